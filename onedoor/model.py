@@ -127,7 +127,7 @@ class MatterRecord:
     links: tuple[LinkRecord, ...] = ()
     # Centre-specific fields (mediation_type, petition_type, case_number …),
     # read by the concrete GraphQL types.
-    extra: Mapping[str, Any] = field(default=_EMPTY)
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     @property
     def key(self) -> tuple[Centre, str]:
