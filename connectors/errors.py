@@ -3,7 +3,7 @@ translated at the connector boundary; nothing from a backend's body or URL is
 carried into the message a client sees.
 
     CentreError                      code (stable), centre, http_status
-    ├── CentreUnavailable            CENTRE_UNAVAILABLE   connect refused / dropped / 5xx / breaker open
+    ├── CentreUnavailable            CENTRE_UNAVAILABLE   refused / dropped / 5xx / breaker open
     ├── CentreTimeout                CENTRE_TIMEOUT       the call exceeded its budget
     ├── CentreBadResponse            CENTRE_BAD_RESPONSE  unparseable or contract-violating payload
     └── CentreThrottled              CENTRE_THROTTLED     429 after the retries the budget allowed

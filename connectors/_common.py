@@ -1,0 +1,202 @@
+"""Pure helpers the five centre modules share: strict payload accessors,
+time and identifier normalisation, status-table inversion and paging.
+
+Accessors raise ``ValueError`` on a contract violation; :func:`decoding`
+turns every such slip (and stray ``KeyError``/``TypeError``) into
+:class:`CentreBadResponse`, so a malformed payload can never surface as
+anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from onedoor.identifiers import InvalidIdentifier, normalise_resident_id
+from onedoor.model import CATEGORIES, CST, Centre, MatterRecord, MatterStatus
+
+from .errors import CentreBadResponse
+
+__all__ = [
+    "Fetch",
+    "as_dict",
+    "as_list",
+    "canonical_id",
+    "category_of",
+    "chunks",
+    "collect_pages",
+    "decoding",
+    "end_of_day",
+    "from_epoch_ms",
+    "group_by_citizen",
+    "invert",
+    "native_filter",
+    "opt_bool",
+    "opt_str",
+    "parse_iso",
+    "req_int",
+    "req_str",
+    "unique",
+]
+
+_T = TypeVar("_T")
+
+# How many records one citizen search may pull before we stop paging: a guard
+# against a centre whose paging never ends, far above any real caseload.
+MAX_CITIZEN_RECORDS = 2000
+
+
+@contextlib.contextmanager
+def decoding(centre: Centre, what: str) -> Iterator[None]:
+    try:
+        yield
+    except CentreBadResponse:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise CentreBadResponse(centre, detail=f"{what}: {type(exc).__name__}") from exc
+
+
+def as_dict(value: Any, what: str = "object") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not an object")
+    return value
+
+
+def as_list(value: Any, what: str = "array") -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{what} is not an array")
+    return value
+
+
+def req_str(obj: Mapping[str, Any], key: str) -> str:
+    value = obj[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} is not a non-empty string")
+    return value
+
+
+def opt_str(obj: Mapping[str, Any], key: str) -> str | None:
+    """Absent, null and empty all mean "no value" in these centres."""
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{key} is not a string")
+    return value
+
+
+def req_int(obj: Mapping[str, Any], key: str) -> int:
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{key} is not an integer")
+    return value
+
+
+def opt_bool(obj: Mapping[str, Any], key: str) -> bool | None:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"{key} is not a boolean")
+    return value
+
+
+def canonical_id(raw: str | None) -> str | None:
+    """Canonical 18-character resident ID, or ``None`` for a missing or
+    unparseable one (centres hold junk; one bad ID must not sink a record)."""
+    if not raw:
+        return None
+    try:
+        return normalise_resident_id(raw)
+    except InvalidIdentifier:
+        return None
+
+
+def category_of(name: str | None) -> str:
+    """A shared statistics category; anything outside the list counts as 其他."""
+    return name if name in CATEGORIES else "其他"
+
+
+def parse_iso(text: str) -> dt.datetime:
+    """ISO 8601; a missing offset means China Standard Time (API.md)."""
+    value = dt.datetime.fromisoformat(text)
+    return value.replace(tzinfo=CST) if value.tzinfo is None else value.astimezone(CST)
+
+
+def from_epoch_ms(ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, CST)
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """A date-only deadline is met until the day is over."""
+    return dt.datetime.combine(day, dt.time(23, 59, 59), CST)
+
+
+def to_cst(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=CST) if value.tzinfo is None else value.astimezone(CST)
+
+
+def invert(table: Mapping[str, MatterStatus]) -> dict[MatterStatus, tuple[str, ...]]:
+    inverse: dict[MatterStatus, list[str]] = {}
+    for code, status in table.items():
+        inverse.setdefault(status, []).append(code)
+    return {status: tuple(codes) for status, codes in inverse.items()}
+
+
+def native_filter(
+    wanted: Iterable[_T] | None, table: Mapping[_T, Sequence[str]]
+) -> tuple[str, ...] | None:
+    """Native codes for unified values: ``None`` = no filter; ``()`` = nothing
+    can match (the caller answers an empty page without a request)."""
+    if wanted is None:
+        return None
+    return tuple(dict.fromkeys(code for w in wanted for code in table.get(w, ())))
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def chunks(values: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def group_by_citizen(
+    id_numbers: Sequence[str], records: Iterable[MatterRecord]
+) -> dict[str, tuple[MatterRecord, ...]]:
+    """Each requested ID → the records where it is a party (compared in
+    canonical form; the key stays as the caller spelled it)."""
+    wanted: dict[str, list[str]] = {}
+    for raw in id_numbers:
+        canon = canonical_id(raw)
+        if canon is not None:
+            wanted.setdefault(canon, []).append(raw)
+    found: dict[str, dict[str, MatterRecord]] = {raw: {} for raw in id_numbers}
+    for record in records:
+        for party in record.parties:
+            for raw in wanted.get(party.id_number or "", ()):
+                found[raw][record.native_id] = record
+    return {raw: tuple(sorted(m.values(), key=MatterRecord.sort_key)) for raw, m in found.items()}
+
+
+# fetch(cursor, size) -> (items, total, next cursor or None when exhausted)
+Fetch = Callable[[Any, int], Awaitable[tuple[Sequence[MatterRecord], int, Any]]]
+
+
+async def collect_pages(
+    fetch: Fetch, first: Any, limit: int, max_page: int
+) -> tuple[tuple[MatterRecord, ...], int]:
+    """Page a native search until ``limit`` items or the end, returning the
+    items and the centre's total. ``limit <= 0`` still asks for one item, to
+    learn the total."""
+    items: list[MatterRecord] = []
+    cursor = first
+    total = 0
+    while True:
+        size = max(1, min(max_page, limit - len(items)))
+        page, total, cursor = await fetch(cursor, size)
+        items.extend(page)
+        if cursor is None or not page or len(items) >= limit:
+            break
+    return tuple(items[: max(0, limit)]), total

@@ -1,0 +1,332 @@
+"""The call machinery every connector shares, so timeouts, retries, bounded
+concurrency and error translation live in one place.
+
+A :class:`CentreClient` owns one pooled ``httpx.AsyncClient`` per centre.
+Every request:
+
+* waits for a slot of the centre's semaphore (a slow centre cannot eat all
+  sockets or the gateway's event loop);
+* runs under the call's total time budget — set once per connector call with
+  :meth:`CentreClient.budget`, so fan-out sub-requests and retries share it;
+* is retried, if it is an idempotent read, on transport errors, timeouts, 5xx
+  and 429, with exponential backoff and full jitter, honouring ``Retry-After``
+  but never sleeping past the budget;
+* has foreign exceptions translated into :mod:`connectors.errors` here, at the
+  boundary. ``detail`` carries method, path and status for logs — never the
+  host, the query string (it holds resident IDs) or the backend body.
+
+Example::
+
+    async with client.budget():
+        response = await client.request("GET", "/api/cases", params={"ids": "a,b"})
+        payload = json_body(client.centre, response)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import httpx
+
+from onedoor.model import Centre
+
+from .base import Health
+from .errors import (
+    CentreBadResponse,
+    CentreError,
+    CentreThrottled,
+    CentreTimeout,
+    CentreUnavailable,
+)
+from .settings import CallPolicy
+
+__all__ = [
+    "CallStats",
+    "CentreAuth",
+    "CentreClient",
+    "client_options",
+    "expect_status",
+    "fan_out",
+    "json_body",
+    "probe_health",
+]
+
+_log = logging.getLogger("onedoor.connectors")
+_T = TypeVar("_T")
+_deadline: ContextVar[float | None] = ContextVar("onedoor_centre_deadline", default=None)
+# Jitter only spreads retries; it needs no cryptographic strength.
+_jitter = random.Random()  # noqa: S311
+
+
+class CentreAuth(Protocol):
+    """Hook for centres that need credentials beyond a static header."""
+
+    async def prepare(self) -> None:
+        """Called before every attempt (e.g. fetch a token lazily)."""
+
+    async def refresh(self) -> None:
+        """Called once per request after a 401 (e.g. force a new token)."""
+
+
+@dataclass(slots=True)
+class CallStats:
+    """Per-centre counters read by ``health()`` and metrics."""
+
+    requests: int = 0
+    failures: int = 0
+    retries: int = 0
+    last_latency_ms: float | None = None
+    last_error_code: str | None = None
+    last_error_detail: str | None = None
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way a read may retry; carries the error to raise
+    if the budget or the attempts run out."""
+
+    def __init__(self, error: CentreError, retry_after: float | None = None) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.retry_after = retry_after
+
+
+def client_options(
+    base_url: str,
+    policy: CallPolicy,
+    *,
+    headers: Mapping[str, str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for an ``httpx.AsyncClient`` (or a subclass such as
+    Authlib's OAuth client) with explicit timeouts and a pool sized to the
+    centre's concurrency."""
+    t = policy.timeouts
+    n = policy.max_concurrency
+    return {
+        "base_url": base_url,
+        "timeout": httpx.Timeout(t.read, connect=t.connect, pool=t.total),
+        "limits": httpx.Limits(max_connections=n, max_keepalive_connections=n),
+        "headers": dict(headers or {}),
+        "transport": transport,
+        "follow_redirects": False,
+    }
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class CentreClient:
+    """One centre's pooled HTTP client plus its call policy."""
+
+    def __init__(
+        self,
+        centre: Centre,
+        policy: CallPolicy,
+        client: httpx.AsyncClient,
+        *,
+        auth: CentreAuth | None = None,
+    ) -> None:
+        self.centre = centre
+        self.policy = policy
+        self.client = client
+        self.auth = auth
+        self.stats = CallStats()
+        self._slots = asyncio.Semaphore(policy.max_concurrency)
+
+    @contextlib.asynccontextmanager
+    async def budget(self, seconds: float | None = None) -> AsyncIterator[None]:
+        """Share one total time budget among every request made inside (also
+        in tasks started inside). A nested budget never extends the outer one."""
+        loop = asyncio.get_running_loop()
+        mine = loop.time() + (seconds if seconds is not None else self.policy.timeouts.total)
+        outer = _deadline.get()
+        token = _deadline.set(mine if outer is None else min(outer, mine))
+        try:
+            yield
+        finally:
+            _deadline.reset(token)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        read_only: bool | None = None,
+        attempts: int | None = None,
+    ) -> httpx.Response:
+        """Send one logical request. ``read_only`` defaults to ``method == "GET"``;
+        only read-only requests are retried. 429 and 5xx never return: they
+        raise (after retries); other statuses are the caller's to judge."""
+        loop = asyncio.get_running_loop()
+        deadline = _deadline.get() or loop.time() + self.policy.timeouts.total
+        retry = method == "GET" if read_only is None else read_only
+        max_attempts = attempts or (self.policy.retries.max_attempts if retry else 1)
+        started = loop.time()
+        self.stats.requests += 1
+        try:
+            async with asyncio.timeout_at(deadline):
+                response = await self._attempts(
+                    method, path, params, json_body, max_attempts, deadline
+                )
+        except TimeoutError:
+            error: CentreError = CentreTimeout(self.centre, detail=f"{method} {path}: budget")
+            self._failed(error)
+            raise error from None
+        except CentreError as exc:
+            self._failed(exc)
+            raise
+        finally:
+            self.stats.last_latency_ms = (loop.time() - started) * 1000
+        return response
+
+    def _failed(self, error: CentreError) -> None:
+        self.stats.failures += 1
+        self.stats.last_error_code = error.code
+        self.stats.last_error_detail = error.detail
+        _log.warning("centre %s failed: %s (%s)", self.centre.value, error.code, error.detail)
+
+    async def _attempts(
+        self,
+        method: str,
+        path: str,
+        params: Any,
+        body: Any,
+        max_attempts: int,
+        deadline: float,
+    ) -> httpx.Response:
+        loop = asyncio.get_running_loop()
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._once(method, path, params, body)
+                if response.status_code == 401 and self.auth is not None and not refreshed:
+                    refreshed = True  # a rejected token was never processed: safe to resend
+                    await self.auth.refresh()
+                    attempt -= 1
+                    continue
+                return self._classify(method, path, response)
+            except _Retryable as failure:
+                if attempt >= max_attempts:
+                    raise failure.error from None
+                r = self.policy.retries
+                ceiling = min(r.backoff_max, r.backoff_base * 2 ** (attempt - 1))
+                backoff = _jitter.uniform(0, ceiling)
+                delay = backoff if failure.retry_after is None else failure.retry_after + backoff
+                if loop.time() + delay >= deadline:
+                    raise failure.error from None  # waiting would only end in a timeout
+                self.stats.retries += 1
+                _log.info("centre %s retry %d in %.2fs: %s", self.centre.value, attempt,
+                          delay, failure.error.detail)
+                await asyncio.sleep(delay)
+
+    async def _once(self, method: str, path: str, params: Any, body: Any) -> httpx.Response:
+        where = f"{method} {path}"
+        async with self._slots:
+            try:
+                if self.auth is not None:
+                    await self.auth.prepare()
+                return await self.client.request(method, path, params=params, json=body)
+            except httpx.TimeoutException as exc:
+                raise _Retryable(
+                    CentreTimeout(self.centre, detail=f"{where}: {type(exc).__name__}")
+                ) from exc
+            except (httpx.TransportError, httpx.HTTPStatusError) as exc:
+                # connect refused, dropped connection, protocol error, token endpoint 5xx
+                raise _Retryable(
+                    CentreUnavailable(self.centre, detail=f"{where}: {type(exc).__name__}")
+                ) from exc
+
+    def _classify(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
+        status = response.status_code
+        where = f"{method} {path} -> {status}"
+        if status == 429:
+            raise _Retryable(
+                CentreThrottled(self.centre, http_status=status, detail=where),
+                _retry_after(response),
+            )
+        if status >= 500:
+            raise _Retryable(
+                CentreUnavailable(self.centre, http_status=status, detail=where),
+                _retry_after(response) if status == 503 else None,
+            )
+        return response
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def expect_status(centre: Centre, response: httpx.Response, *ok: int) -> None:
+    """Reject statuses the contract does not allow here. 401/403 mean our
+    credentials are wrong (the centre is unusable to us); any other 4xx means
+    we and the centre disagree on the contract."""
+    status = response.status_code
+    if status in (ok or (200,)):
+        return
+    where = f"{response.request.method} {response.request.url.path} -> {status}"
+    if status in (401, 403):
+        raise CentreUnavailable(centre, http_status=status, detail=where)
+    raise CentreBadResponse(centre, http_status=status, detail=where)
+
+
+def json_body(centre: Centre, response: httpx.Response) -> Any:
+    """The decoded JSON body, or :class:`CentreBadResponse` (never the body itself)."""
+    expect_status(centre, response)
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CentreBadResponse(
+            centre, http_status=response.status_code, detail=f"invalid JSON: {type(exc).__name__}"
+        ) from exc
+
+
+async def fan_out(aws: Iterable[Awaitable[_T]]) -> list[_T]:
+    """Run awaitables concurrently, results in order. The first failure
+    cancels the rest and is raised as itself (not an ExceptionGroup), so
+    callers see one :class:`CentreError`."""
+    tasks = [asyncio.ensure_future(aw) for aw in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def probe_health(http: CentreClient, probe: Callable[[], Awaitable[object]]) -> Health:
+    """Run one cheap real request and report how it went (never raises a
+    :class:`CentreError`: an unhealthy centre is an answer, not a failure)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        async with http.budget():
+            await probe()
+    except CentreError as exc:
+        return Health(http.centre, ok=False, latency_ms=(loop.time() - started) * 1000,
+                      error_code=exc.code)
+    return Health(http.centre, ok=True, latency_ms=(loop.time() - started) * 1000)

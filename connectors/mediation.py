@@ -1,0 +1,294 @@
+"""MEDIATION (矛调中心): REST JSON, camelCase, page/pageSize, ``X-Api-Key``.
+
+Quirks kept here: dispute categories travel as two-digit codes, statuses and
+types as pinyin initials (DJ, XXTJ, RM…), times as ``YYYY-MM-DD HH:MM:SS``
+CST and the deadline as a bare date. Request building and payload mapping
+are pure functions; :class:`MediationConnector` only moves bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+
+from onedoor.model import (
+    CATEGORIES,
+    CST,
+    Centre,
+    EventRecord,
+    LinkRecord,
+    LinkRelation,
+    MatterRecord,
+    MatterStatus,
+    PartyKind,
+    PartyRecord,
+)
+
+from ._common import (
+    MAX_CITIZEN_RECORDS,
+    as_dict,
+    as_list,
+    canonical_id,
+    chunks,
+    collect_pages,
+    decoding,
+    end_of_day,
+    group_by_citizen,
+    invert,
+    native_filter,
+    opt_bool,
+    opt_str,
+    req_int,
+    req_str,
+    to_cst,
+    unique,
+)
+from .base import Health, ListQuery, MatterPage
+from .http import CentreClient, client_options, fan_out, json_body, probe_health
+from .settings import CallPolicy, MediationSettings
+
+__all__ = [
+    "STATUSES",
+    "MediationConnector",
+    "batch_params",
+    "parse_batch",
+    "parse_case",
+    "parse_search",
+    "search_params",
+]
+
+CENTRE = Centre.MEDIATION
+MAX_PAGE = 100
+MAX_BATCH = 100
+_TIME = "%Y-%m-%d %H:%M:%S"
+
+# native code → (unified status, label shown as centre_status)
+STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
+    "DJ": (MatterStatus.ACCEPTED, "登记受理"),  # registration and acceptance are one step here
+    "XXTJ": (MatterStatus.IN_PROGRESS, "先行调解"),
+    "FXYP": (MatterStatus.IN_PROGRESS, "风险研判"),
+    "FLLZ": (MatterStatus.TRANSFERRED, "分类流转"),
+    "GZDB": (MatterStatus.IN_PROGRESS, "跟踪督办"),
+    "AJSL": (MatterStatus.CLOSED, "案结事了"),
+    "ZZ": (MatterStatus.TERMINATED, "终止"),
+}
+_NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
+MEDIATION_TYPES = {"RM": "人民调解", "XZ": "行政调解", "SF": "司法调解", "HY": "行业性专业性调解"}
+SOURCES = {"ZD": "主动调解", "SQ": "申请调解", "WT": "委托移送"}
+_ROLES = {"SQR": "APPLICANT", "BSQR": "RESPONDENT"}
+_CATEGORY_CODES = {name: f"{i:02d}" for i, name in enumerate(CATEGORIES, start=1)}
+_CATEGORY_NAMES = {code: name for name, code in _CATEGORY_CODES.items()}
+# (system, relation) as stored here → relation from this side, other centre
+_LINKS: Mapping[tuple[str, str], tuple[LinkRelation, Centre]] = {
+    ("GRID", "SOURCE_EVENT"): (LinkRelation.REFERRED_FROM, Centre.GOVERNANCE),
+    ("COURT", "JUDICIAL_CONFIRMATION"): (LinkRelation.CONFIRMED_BY, Centre.LITIGATION),
+    ("XF", "ESCALATED"): (LinkRelation.ESCALATED_TO, Centre.PETITIONS),
+    ("COURT", "PRE_LITIGATION"): (LinkRelation.PRE_LITIGATION_OF, Centre.LITIGATION),
+}
+
+
+# ---- pure: requests ---------------------------------------------------------
+
+
+def _fmt(value: dt.datetime) -> str:
+    return to_cst(value).strftime(_TIME)
+
+
+def search_params(
+    query: ListQuery | None = None,
+    *,
+    party_ids: Sequence[str] = (),
+    page: int = 1,
+    page_size: int = 20,
+) -> dict[str, str] | None:
+    """Query string for ``GET /api/cases``; ``None`` when no native code can
+    match the unified filters (answer empty without asking)."""
+    params: dict[str, str] = {"page": str(page), "pageSize": str(page_size)}
+    if party_ids:
+        params["partyIdNos"] = ",".join(party_ids)
+    if query is None:
+        return params
+    statuses = native_filter(query.statuses, _NATIVE_STATUSES)
+    categories = native_filter(
+        query.categories, {n: (c,) for n, c in _CATEGORY_CODES.items()}
+    )
+    if query.region_prefixes == () or statuses == () or categories == ():
+        return None
+    if query.region_prefixes:
+        params["regionCodes"] = ",".join(query.region_prefixes)
+    if statuses:
+        params["statusCodes"] = ",".join(statuses)
+    if categories:
+        params["disputeTypeCodes"] = ",".join(categories)
+    if query.received_from is not None:
+        params["acceptFrom"] = _fmt(query.received_from)
+    if query.received_to is not None:
+        params["acceptTo"] = _fmt(query.received_to)
+    if query.overdue is not None:
+        params["overdue"] = "1" if query.overdue else "0"
+    return params
+
+
+def batch_params(case_nos: Sequence[str]) -> dict[str, str]:
+    return {"ids": ",".join(case_nos)}
+
+
+# ---- pure: responses --------------------------------------------------------
+
+
+def _time(obj: Mapping[str, Any], key: str) -> dt.datetime | None:
+    text = opt_str(obj, key)
+    return None if text is None else dt.datetime.strptime(text, _TIME).replace(tzinfo=CST)
+
+
+def _party(raw: Any) -> PartyRecord:
+    p = as_dict(raw, "party")
+    role = req_str(p, "role")
+    return PartyRecord(
+        role=_ROLES.get(role, role),
+        name=req_str(p, "name"),
+        kind=PartyKind.ORGANISATION if p.get("partyType") == "2" else PartyKind.PERSON,
+        id_number=canonical_id(opt_str(p, "idCardNo")),
+        phone=opt_str(p, "mobile"),
+        org_code=opt_str(p, "creditCode"),
+        address=opt_str(p, "address"),
+    )
+
+
+def _links(raw: Any) -> tuple[LinkRecord, ...]:
+    links = []
+    for item in as_list(raw or [], "related"):
+        r = as_dict(item, "related")
+        known = _LINKS.get((str(r.get("system")), str(r.get("relation"))))
+        if known is not None:  # a reference to a system we do not federate is dropped
+            links.append(LinkRecord(known[0], known[1], req_str(r, "refNo")))
+    return tuple(links)
+
+
+def parse_case(raw: Any) -> MatterRecord:
+    """One native case → :class:`MatterRecord` (raises ``ValueError``/``KeyError``
+    on a contract violation; callers wrap with :func:`decoding`)."""
+    c = as_dict(raw, "case")
+    status, label = STATUSES[req_str(c, "statusCode")]
+    deadline = opt_str(c, "deadline")
+    mediation_type = opt_str(c, "mediationTypeCode")
+    source = opt_str(c, "sourceCode")
+    received = _time(c, "acceptTime")
+    if received is None:
+        raise ValueError("acceptTime missing")
+    return MatterRecord(
+        centre=CENTRE,
+        native_id=req_str(c, "caseNo"),
+        reference=req_str(c, "caseNo"),
+        category=_CATEGORY_NAMES.get(opt_str(c, "disputeTypeCode") or "", "其他"),
+        title=req_str(c, "caseTitle"),
+        status=status,
+        centre_status=label,
+        region_code=req_str(c, "regionCode"),
+        received_at=received,
+        parties=tuple(_party(p) for p in as_list(c.get("parties") or [], "parties")),
+        due_at=None if deadline is None else end_of_day(dt.date.fromisoformat(deadline)),
+        closed_at=_time(c, "finishTime"),
+        events=tuple(
+            EventRecord(at=_time(e, "time") or received, action=req_str(e, "step"),
+                        note=opt_str(e, "remark"))
+            for e in (as_dict(x, "progress") for x in as_list(c.get("progress") or []))
+        ),
+        links=_links(c.get("related")),
+        extra=MappingProxyType({
+            "mediation_type": MEDIATION_TYPES.get(mediation_type or "", mediation_type),
+            "source": SOURCES.get(source or "", source),
+            "agreement_reached": opt_bool(c, "agreementReached"),
+            "agreement_form": opt_str(c, "agreementForm"),
+        }),
+    )
+
+
+def parse_batch(payload: Any) -> list[MatterRecord]:
+    with decoding(CENTRE, "batch"):
+        body = as_dict(payload)
+        as_list(body.get("missing", []), "missing")
+        return [parse_case(item) for item in as_list(body["items"], "items")]
+
+
+def parse_search(payload: Any) -> tuple[list[MatterRecord], int]:
+    with decoding(CENTRE, "search"):
+        body = as_dict(payload)
+        return [parse_case(i) for i in as_list(body["items"], "items")], req_int(body, "total")
+
+
+# ---- I/O ------------------------------------------------------------------------
+
+
+class MediationConnector:
+    centre = CENTRE
+
+    def __init__(
+        self,
+        settings: MediationSettings,
+        policy: CallPolicy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"X-Api-Key": settings.api_key.get_secret_value(), "Accept": "application/json"}
+        client = httpx.AsyncClient(
+            **client_options(settings.base_url, policy, headers=headers, transport=transport)
+        )
+        self.http = CentreClient(CENTRE, policy, client)
+
+    async def _get(self, params: Mapping[str, str]) -> Any:
+        return json_body(CENTRE, await self.http.request("GET", "/api/cases", params=params))
+
+    async def get_many(self, native_ids: Sequence[str]) -> Mapping[str, MatterRecord]:
+        ids = unique(i for i in native_ids if "," not in i)  # a comma would split the id
+        if not ids:
+            return {}
+        async with self.http.budget():
+            pages = await fan_out(
+                self._get(batch_params(chunk)) for chunk in chunks(ids, MAX_BATCH)
+            )
+        wanted = set(ids)
+        records = (r for page in pages for r in parse_batch(page))
+        return {r.native_id: r for r in records if r.native_id in wanted}
+
+    async def _search(
+        self, query: ListQuery | None, limit: int, party_ids: Sequence[str] = ()
+    ) -> tuple[tuple[MatterRecord, ...], int]:
+        size = max(1, min(MAX_PAGE, limit))  # page numbers need one fixed page size
+
+        async def fetch(page: int, _: int) -> tuple[list[MatterRecord], int, int | None]:
+            params = search_params(query, party_ids=party_ids, page=page, page_size=size)
+            if params is None:
+                return [], 0, None
+            items, total = parse_search(await self._get(params))
+            return items, total, (page + 1 if page * size < total else None)
+
+        return await collect_pages(fetch, 1, limit, size)
+
+    async def find_by_citizens(
+        self, id_numbers: Sequence[str]
+    ) -> Mapping[str, Sequence[MatterRecord]]:
+        canon = unique(c for c in map(canonical_id, id_numbers) if c)
+        records: list[MatterRecord] = []
+        if canon:
+            async with self.http.budget():
+                for found, _ in await fan_out(
+                    self._search(None, MAX_CITIZEN_RECORDS, chunk) for chunk in chunks(canon, 50)
+                ):
+                    records.extend(found)
+        return group_by_citizen(id_numbers, records)
+
+    async def list_matters(self, query: ListQuery) -> MatterPage:
+        async with self.http.budget():
+            items, total = await self._search(query, query.limit)
+        return MatterPage(items=items, total=total)
+
+    async def health(self) -> Health:
+        return await probe_health(self.http, lambda: self._get({"page": "1", "pageSize": "1"}))
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
