@@ -1,0 +1,39 @@
+"""The GraphQL endpoint: strawberry's ASGI app with our per-request context."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from connectors.base import Connector
+from onedoor.model import Centre
+from schema.context import RequestContext
+from schema.loaders import Loaders
+
+from .principal import ANONYMOUS
+
+__all__ = ["OneDoorGraphQL"]
+
+
+class OneDoorGraphQL(GraphQL[RequestContext, None]):
+    """Builds a fresh :class:`RequestContext` (principal, loaders) for every request."""
+
+    def __init__(self, schema: Any, connectors: Mapping[Centre, Connector], **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.connectors = connectors
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> RequestContext:
+        state = request.scope.get("state", {})
+        return RequestContext(
+            principal=state.get("principal", ANONYMOUS),
+            connectors=self.connectors,
+            loaders=Loaders(self.connectors),
+            request_id=state.get("request_id", "-"),
+        )

@@ -1,0 +1,132 @@
+"""Gateway configuration: one TOML file plus ``ONEDOOR_*`` environment overrides.
+
+Validated once at start (unknown keys rejected, with the key named in the
+message), so a typo fails the boot rather than a request. Secrets come from the
+environment (``ONEDOOR_CENTRES__MEDIATION__API_KEY=...``) or secret files, and are
+``SecretStr`` so they never print.
+
+Example::
+
+    settings = load_settings(Path("onedoor.toml"))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from connectors.settings import ConnectorsSettings
+
+__all__ = [
+    "AuditSettings",
+    "AuthSettings",
+    "ConfigError",
+    "GatewaySettings",
+    "IssuerSettings",
+    "LimitsSettings",
+    "load_settings",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IssuerSettings(_Strict):
+    issuer: str = Field(min_length=1)
+    jwks_url: str = Field(min_length=1)
+    audiences: tuple[str, ...] = ("onedoor",)
+
+
+class AuthSettings(_Strict):
+    issuers: tuple[IssuerSettings, ...] = ()
+    # Without a token a caller sees only fields that need no scope; set this to
+    # refuse token-less requests outright.
+    reject_anonymous: bool = False
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+
+class AuditSettings(_Strict):
+    url: str = "sqlite:///.onedoor/audit.sqlite"
+    retention_days: int = Field(default=3 * 365 + 1, ge=3 * 365)  # PIPL Art.56: ≥ 3 years
+
+
+class LimitsSettings(_Strict):
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_depth: int = Field(default=12, ge=2)
+    max_aliases: int = Field(default=30, ge=1)
+    max_tokens: int = Field(default=2000, ge=50)
+    max_root_fields: int = Field(default=10, ge=1)
+    max_cost: int = Field(default=20000, ge=10)
+    max_batch: int = Field(default=10, ge=1)
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix="ONEDOOR_",
+        env_nested_delimiter="__",
+        secrets_dir=None,
+    )
+
+    mode: Literal["demo", "production"] = "production"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    introspection: bool = False
+    field_suggestions: bool = False
+    state_dir: Path = Path(".onedoor")
+    auth: AuthSettings = AuthSettings()
+    audit: AuditSettings = AuditSettings()
+    limits: LimitsSettings = LimitsSettings()
+    centres: ConnectorsSettings
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then environment, then secret files, then TOML.
+        toml = TomlConfigSettingsSource(settings_cls)
+        return (init_settings, env_settings, file_secret_settings, toml)
+
+
+class ConfigError(Exception):
+    """A configuration problem, with every bad key named."""
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(root)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> GatewaySettings:
+    """Load and validate; raises :class:`ConfigError` naming each bad key."""
+    if path is not None and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    cls: type[GatewaySettings] = GatewaySettings
+    if path is not None:
+        cls = type(
+            "GatewaySettingsFromFile",
+            (GatewaySettings,),
+            {"model_config": SettingsConfigDict(**{**GatewaySettings.model_config, "toml_file": path})},
+        )
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

@@ -1,0 +1,109 @@
+"""``Citizen``: one person across the five centres."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from onedoor.model import ResidentRecord
+
+from .connection import MatterConnection, build_connection
+from .context import RequestContext
+from .enums import Centre, MatterStatus
+from .fetch import citizen_records
+from .matter import Matter
+from .pagination import page_after, sort_records
+from .present import present
+from .region import Region, region_of
+from .validation import check_first, cursor_arg
+
+__all__ = ["Citizen", "TimelineEntry", "build_citizen"]
+
+
+@strawberry.type(description="时间线上的一条记录 / one entry on a citizen's timeline")
+class TimelineEntry:
+    at: dt.datetime = strawberry.field(description="时间 / when")
+    centre: Centre = strawberry.field(description="中心 / centre")
+    action: str = strawberry.field(description="环节 / what happened")
+    note: str | None = strawberry.field(description="说明 / remark")
+    matter: Matter = strawberry.field(description="所属事项 / the matter")
+
+
+@strawberry.type(description="群众（实有人口基础数据，来自综治中心） / a resident, from the governance centre's base data")
+class Citizen:
+    id_number: str = strawberry.field(description="公民身份号码（无 pii:read 时脱敏） / resident ID")
+    name: str = strawberry.field(description="姓名（无 pii:read 时脱敏） / name")
+    phone: str | None = strawberry.field(description="电话（无 pii:read 时脱敏） / phone")
+    address: str | None = strawberry.field(description="住址（无 pii:read 时脱敏） / address")
+    region: Region | None = strawberry.field(description="户籍或居住地 / home region")
+    key: strawberry.Private[str]
+
+    @strawberry.field(description="在五个中心的事项，按受理时间倒序 / matters at the five centres, newest first")
+    async def matters(
+        self,
+        info: strawberry.Info,
+        centres: list[Centre] | None = None,
+        statuses: list[MatterStatus] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> MatterConnection:
+        ctx: RequestContext = info.context
+        check_first(first)
+        position = cursor_arg(after)
+        from onedoor.model import Centre as DomainCentre
+        from onedoor.model import MatterStatus as DomainStatus
+
+        wanted = [DomainCentre[c.name] for c in centres] if centres is not None else None
+        records = await citizen_records(ctx, self.key, wanted, info.path.as_list())
+        if statuses is not None:
+            allowed = {DomainStatus[s.name] for s in statuses}
+            records = [r for r in records if r.status in allowed]
+        ordered = sort_records(records)
+        page, has_next = page_after(ordered, first, position)
+        count = len(ordered)
+
+        async def total() -> int:
+            return count
+
+        return build_connection(
+            page, ctx, has_next=has_next, has_previous=position is not None, total=total
+        )
+
+    @strawberry.field(description="跨中心时间线，最新在前 / one timeline across centres, newest first")
+    async def timeline(self, info: strawberry.Info, first: int = 50) -> list[TimelineEntry]:
+        ctx: RequestContext = info.context
+        check_first(first)
+        records = await citizen_records(ctx, self.key, None, info.path.as_list())
+        entries: list[TimelineEntry] = []
+        for record in records:
+            matter = present(record, ctx)
+            for event in record.events:
+                entries.append(
+                    TimelineEntry(
+                        at=event.at, centre=matter.centre, action=event.action,
+                        note=event.note, matter=matter,
+                    )
+                )
+        entries.sort(key=lambda e: e.at, reverse=True)
+        return entries[:first]
+
+
+def build_citizen(id_number: str, resident: ResidentRecord, ctx: RequestContext) -> Citizen:
+    from gateway import masking
+
+    clear = ctx.principal.has("pii:read") or id_number == ctx.principal.citizen_id
+    if clear:
+        ctx.unmasked_fields.update(("Citizen.idNumber", "Citizen.name", "Citizen.phone",
+                                    "Citizen.address"))
+    ctx.citizens_touched.add(id_number)
+    return Citizen(
+        id_number=id_number if clear else masking.mask_id_number(id_number),
+        name=resident.name if clear else masking.mask_name(resident.name),
+        phone=resident.phone if clear or resident.phone is None
+        else masking.mask_phone(resident.phone),
+        address=resident.address if clear or resident.address is None
+        else masking.mask_address(resident.address),
+        region=region_of(resident.region_code),
+        key=id_number,
+    )

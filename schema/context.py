@@ -1,0 +1,76 @@
+"""The per-request context: built once per request, never shared.
+
+It carries who is asking (the principal), the connectors, this request's
+DataLoaders, and what the request did (centres called, citizens touched,
+partial errors) so that the audit and error stages can read it afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from graphql import GraphQLError
+
+from connectors.base import Connector
+from gateway.principal import Principal
+from onedoor.model import CST, Centre, MatterRecord
+
+from .loaders import Loaders
+
+__all__ = ["CENTRE_SCOPES", "RequestContext"]
+
+# The scope that lets a caller read each centre's matters.
+CENTRE_SCOPES: Mapping[Centre, str] = {
+    Centre.MEDIATION: "mediation:read",
+    Centre.LEGAL_SERVICES: "legal:read",
+    Centre.PETITIONS: "petitions:read",
+    Centre.LITIGATION: "litigation:read",
+    Centre.GOVERNANCE: "governance:read",
+}
+
+
+@dataclass
+class RequestContext:
+    principal: Principal
+    connectors: Mapping[Centre, Connector]
+    loaders: Loaders
+    request_id: str
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(CST))
+    # What the request did, for the audit record and the response extensions.
+    omitted_centres: set[Centre] = field(default_factory=set)
+    citizens_touched: set[str] = field(default_factory=set)
+    unmasked_fields: set[str] = field(default_factory=set)
+    partial_errors: list[GraphQLError] = field(default_factory=list)
+
+    def can_read(self, centre: Centre) -> bool:
+        return CENTRE_SCOPES[centre] in self.principal.scopes
+
+    def readable(self, centres: tuple[Centre, ...] | None = None) -> tuple[Centre, ...]:
+        """The requested centres the caller may read; the rest are noted as omitted."""
+        wanted = centres if centres is not None else tuple(Centre)
+        allowed = tuple(c for c in wanted if self.can_read(c))
+        self.omitted_centres.update(c for c in wanted if c not in allowed)
+        return allowed
+
+    @property
+    def self_service(self) -> bool:
+        """A citizen reading their own matters (``citizen:self``, ``sub`` = resident ID)."""
+        return self.principal.citizen_id is not None and self.principal.has("citizen:self")
+
+    def may_call(self, centre: Centre) -> bool:
+        """Whether any of this centre's data could be shown: only then is it called."""
+        return self.can_read(centre) or self.self_service
+
+    def visible(self, record: MatterRecord) -> bool:
+        """Row-level rule: the centre's scope and the caller's jurisdiction, or the
+        caller's own matter. Anything else behaves as if it did not exist."""
+        if self.can_read(record.centre) and self.principal.in_jurisdiction(record.region_code):
+            return True
+        own = self.principal.citizen_id
+        return self.self_service and any(p.id_number == own for p in record.parties)
+
+    @property
+    def centres_called(self) -> set[Centre]:
+        return self.loaders.centres_called

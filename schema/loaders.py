@@ -1,0 +1,89 @@
+"""Per-request DataLoaders: one per centre and kind of lookup.
+
+Loaders are created inside the request (aiodataloader captures the running
+loop) and never shared, so one caller's rows can never be served to another
+from a loader cache. Batch sizes follow each centre's batch-read limit; a
+centre without a batch read fans out inside its connector.
+
+Records found by citizen are primed into the by-id loader, so following a
+link to a matter the request has already seen costs no backend call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aiodataloader import DataLoader
+
+from connectors.base import Connector
+from onedoor.model import Centre, MatterRecord, ResidentRecord
+
+__all__ = ["Loaders"]
+
+_BATCH_LIMITS: Mapping[Centre, int] = {
+    Centre.MEDIATION: 100,
+    Centre.LEGAL_SERVICES: 50,
+    Centre.PETITIONS: 50,
+    Centre.LITIGATION: 100,
+    Centre.GOVERNANCE: 100,
+}
+
+
+class Loaders:
+    def __init__(self, connectors: Mapping[Centre, Connector]) -> None:
+        self._connectors = connectors
+        self.centres_called: set[Centre] = set()
+        self.by_id: dict[Centre, DataLoader] = {}
+        self.by_citizen: dict[Centre, DataLoader] = {}
+        for centre, connector in connectors.items():
+            limit = _BATCH_LIMITS.get(centre, 50)
+            self.by_id[centre] = DataLoader(
+                self._by_id_fn(connector), max_batch_size=limit, get_cache_key=str
+            )
+            self.by_citizen[centre] = DataLoader(
+                self._by_citizen_fn(connector), max_batch_size=limit, get_cache_key=str
+            )
+        self.residents = DataLoader(self._residents, max_batch_size=100, get_cache_key=str)
+
+    def _by_id_fn(self, connector: Connector):  # type: ignore[no-untyped-def]
+        async def load(keys: Sequence[str]) -> list[MatterRecord | None]:
+            self.centres_called.add(connector.centre)
+            found = await connector.get_many(list(keys))
+            return [found.get(k) for k in keys]
+
+        return load
+
+    def _by_citizen_fn(self, connector: Connector):  # type: ignore[no-untyped-def]
+        async def load(keys: Sequence[str]) -> list[list[MatterRecord]]:
+            self.centres_called.add(connector.centre)
+            found = await connector.find_by_citizens(list(keys))
+            by_id = self.by_id[connector.centre]
+            out: list[list[MatterRecord]] = []
+            for key in keys:
+                records = list(found.get(key, ()))
+                for record in records:
+                    by_id.prime(record.native_id, record)
+                out.append(records)
+            return out
+
+        return load
+
+    async def _residents(self, keys: Sequence[str]) -> list[ResidentRecord | None]:
+        self.centres_called.add(Centre.GOVERNANCE)
+        governance = self._connectors[Centre.GOVERNANCE]
+        found: Mapping[str, ResidentRecord] = await governance.get_residents(  # type: ignore[attr-defined]
+            list(keys)
+        )
+        return [found.get(k) for k in keys]
+
+    async def matter(self, centre: Centre, native_id: str) -> MatterRecord | None:
+        result: MatterRecord | None = await self.by_id[centre].load(native_id)
+        return result
+
+    async def matters_of(self, centre: Centre, id_number: str) -> list[MatterRecord]:
+        result: list[MatterRecord] = await self.by_citizen[centre].load(id_number)
+        return result
+
+    async def resident(self, id_number: str) -> ResidentRecord | None:
+        result: ResidentRecord | None = await self.residents.load(id_number)
+        return result

@@ -1,0 +1,193 @@
+"""``Matter`` and its five concrete types, plus the small types they hold.
+
+Leaves are plain attributes filled once by :mod:`schema.present` (masking and
+``overdue`` already applied), so the hot path resolves with attribute reads;
+only ``links`` does I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from enum import Enum
+
+import strawberry
+from connectors.errors import CentreError
+from onedoor.model import Centre as DomainCentre
+from onedoor.model import MatterRecord
+
+from .enums import Centre, LinkRelation, MatterStatus
+from .errors import centre_error
+from .region import Region
+
+__all__ = [
+    "CourtCase",
+    "GridEvent",
+    "LegalServiceRequest",
+    "Matter",
+    "MatterEvent",
+    "MatterLink",
+    "MediationCase",
+    "Node",
+    "Party",
+    "PartyKind",
+    "Petition",
+]
+
+
+@strawberry.enum(description="当事人类型 / kind of party")
+class PartyKind(Enum):
+    PERSON = strawberry.enum_value("PERSON", description="自然人 / natural person")
+    ORGANISATION = strawberry.enum_value("ORGANISATION", description="单位 / organisation")
+
+
+@strawberry.type(description="当事人 / a party to a matter")
+class Party:
+    role: str = strawberry.field(description="角色（申请人、被申请人、信访人、原告…） / role")
+    kind: PartyKind = strawberry.field(description="类型 / kind")
+    name: str = strawberry.field(description="姓名或名称（无 pii:read 时脱敏） / name (masked without pii:read)")
+    id_number: str | None = strawberry.field(
+        description="公民身份号码（无 pii:read 时脱敏） / resident ID (masked without pii:read)"
+    )
+    phone: str | None = strawberry.field(description="联系电话（脱敏规则同上） / phone (masked likewise)")
+    address: str | None = strawberry.field(description="住址（脱敏规则同上） / address (masked likewise)")
+    organisation_code: str | None = strawberry.field(
+        description="统一社会信用代码 / unified social credit code"
+    )
+
+
+@strawberry.type(description="办理过程记录 / a step in a matter's handling")
+class MatterEvent:
+    at: dt.datetime = strawberry.field(description="时间（Asia/Shanghai） / when")
+    action: str = strawberry.field(description="环节 / what happened")
+    note: str | None = strawberry.field(description="说明 / remark")
+
+
+@strawberry.interface(description="可按全局 ID 查询的对象 / an object with a global id")
+class Node:
+    id: strawberry.ID = strawberry.field(description="全局唯一、稳定的不透明 ID / global opaque id")
+
+
+@strawberry.type(description="跨中心关联 / a link to a matter at another centre")
+class MatterLink:
+    relation: LinkRelation = strawberry.field(description="关系 / relation")
+    centre: Centre = strawberry.field(description="关联事项所在中心 / the linked matter's centre")
+    target: strawberry.Private[Matter | CentreError]
+
+    @strawberry.field(description="关联事项（所在中心不可用时为 null） / the linked matter")
+    def matter(self) -> Matter | None:
+        if isinstance(self.target, CentreError):
+            raise centre_error(self.target)
+        return self.target
+
+
+@strawberry.interface(description="事项：五个中心的案件、申请、信访件、网格事件的统一视图 / a matter at any centre")
+class Matter(Node):
+    centre: Centre = strawberry.field(description="所属中心 / owning centre")
+    reference: str = strawberry.field(description="中心自有编号（法院为案号） / the centre's own number")
+    category: str = strawberry.field(description="类别，如 劳动争议 / category")
+    title: str = strawberry.field(description="标题 / title")
+    status: MatterStatus = strawberry.field(description="统一状态 / unified status")
+    centre_status: str = strawberry.field(description="中心原始状态 / the centre's native status")
+    region: Region = strawberry.field(description="发生地或受理地 / where it is registered")
+    parties: list[Party] = strawberry.field(description="当事人 / parties")
+    received_at: dt.datetime = strawberry.field(description="登记或受理时间 / received at")
+    due_at: dt.datetime | None = strawberry.field(description="法定或约定期限 / due by")
+    closed_at: dt.datetime | None = strawberry.field(description="办结时间 / closed at")
+    overdue: bool = strawberry.field(description="是否超期 / past its deadline")
+    events: list[MatterEvent] = strawberry.field(description="办理过程 / handling steps")
+    record: strawberry.Private[MatterRecord]
+
+    @strawberry.field(description="跨中心关联事项（仅含有权查看者） / linked matters the caller may see")
+    async def links(self, info: strawberry.Info) -> list[MatterLink]:
+        from .present import present  # present imports this module
+
+        ctx = info.context
+        wanted = [link for link in self.record.links if ctx.may_call(link.centre)]
+        ctx.omitted_centres.update(
+            link.centre for link in self.record.links if not ctx.may_call(link.centre)
+        )
+        loaded = await asyncio.gather(
+            *(ctx.loaders.matter(link.centre, link.native_id) for link in wanted),
+            return_exceptions=True,
+        )
+        out: list[MatterLink] = []
+        for link, result in zip(wanted, loaded, strict=True):
+            target: Matter | CentreError
+            if isinstance(result, CentreError):
+                target = result
+            elif isinstance(result, BaseException):
+                raise result
+            elif result is None or not ctx.visible(result):
+                continue  # outside the caller's view behaves as if it did not exist
+            else:
+                target = present(result, ctx)
+            out.append(
+                MatterLink(
+                    relation=LinkRelation[link.relation.name],
+                    centre=Centre[link.centre.name],
+                    target=target,
+                )
+            )
+        return out
+
+
+@strawberry.type(description="矛调案件 / a mediation case (矛盾纠纷调解中心)")
+class MediationCase(Matter):
+    mediation_type: str | None = strawberry.field(
+        description="调解类型（人民调解、行政调解…） / mediation type"
+    )
+    source: str | None = strawberry.field(description="案件来源 / how the case arrived")
+    agreement_reached: bool | None = strawberry.field(
+        description="是否达成调解协议 / whether an agreement was reached"
+    )
+
+
+@strawberry.type(description="公共法律服务事项 / a legal-services request (12348)")
+class LegalServiceRequest(Matter):
+    service_type: str = strawberry.field(
+        description="服务类型（LEGAL_AID 法律援助、CONSULTATION 法律咨询…） / service type"
+    )
+    decision_due_at: dt.datetime | None = strawberry.field(
+        description="法律援助审查决定期限（法律援助法第43条，7日） / legal-aid decision due"
+    )
+
+
+@strawberry.type(description="信访件 / a petition (信访工作条例)")
+class Petition(Matter):
+    channel: str | None = strawberry.field(description="信访形式（网上、来信、来电、传真、走访） / channel")
+    petition_type: str | None = strawberry.field(
+        description="类别（建议意见、检举控告、申诉求决） / petition type"
+    )
+    acceptance_due_at: dt.datetime | None = strawberry.field(
+        description="转送交办期限：登记后15日（条例第22条） / accept-or-forward deadline"
+    )
+    handling_due_at: dt.datetime | None = strawberry.field(
+        description="办理期限：受理后60日，可延长30日（条例第34条） / handling deadline"
+    )
+
+
+@strawberry.type(description="法院案件 / a court case (诉讼服务中心)")
+class CourtCase(Matter):
+    case_number: str = strawberry.field(description="案号，如（2024）青2301民初12号 / case number")
+    court: str | None = strawberry.field(description="法院 / court")
+    procedure: str | None = strawberry.field(
+        description="程序（一审、二审、执行、诉前调解、司法确认） / procedure"
+    )
+
+
+@strawberry.type(description="网格事件 / a grid event (综治中心)")
+class GridEvent(Matter):
+    grid_code: str | None = strawberry.field(description="网格编码 / grid code")
+    event_type: str | None = strawberry.field(description="事件类型 / event type")
+    reporter: str | None = strawberry.field(description="上报网格员 / reporting grid worker")
+
+
+MATTER_TYPES: dict[DomainCentre, type[Matter]] = {
+    DomainCentre.MEDIATION: MediationCase,
+    DomainCentre.LEGAL_SERVICES: LegalServiceRequest,
+    DomainCentre.PETITIONS: Petition,
+    DomainCentre.LITIGATION: CourtCase,
+    DomainCentre.GOVERNANCE: GridEvent,
+}
+

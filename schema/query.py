@@ -1,0 +1,161 @@
+"""The root ``Query`` type."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from connectors.base import ListQuery, MatterPage
+from connectors.errors import CentreError
+from onedoor import regions as ref
+from onedoor.model import Centre as DomainCentre
+from onedoor.model import MatterStatus as DomainStatus
+
+from .citizen import Citizen, build_citizen
+from .connection import MatterConnection, build_connection
+from .context import RequestContext
+from .enums import Centre, MatterStatus
+from .errors import centre_error, forbidden
+from .fetch import citizen_records, report
+from .matter import Matter, Node
+from .pagination import merge_centres
+from .present import present
+from .region import Region
+from .validation import check_first, cursor_arg, global_id_arg, region_arg, resident_id_arg
+
+__all__ = ["MatterFilter", "Query"]
+
+
+@strawberry.input(description="事项筛选条件 / filter for matters")
+class MatterFilter:
+    region_prefix: str | None = strawberry.field(
+        default=None, description="行政区划代码（含下级） / region code, including everything below"
+    )
+    centres: list[Centre] | None = strawberry.field(default=None, description="中心 / centres")
+    statuses: list[MatterStatus] | None = strawberry.field(default=None, description="状态 / statuses")
+    categories: list[str] | None = strawberry.field(default=None, description="类别 / categories")
+    received_from: dt.datetime | None = strawberry.field(default=None, description="受理起 / from")
+    received_to: dt.datetime | None = strawberry.field(default=None, description="受理止 / to")
+    overdue: bool | None = strawberry.field(default=None, description="仅超期 / overdue only")
+
+
+def _intersect(filter_prefix: str | None, jurisdiction: tuple[str, ...]) -> tuple[str, ...]:
+    """Region prefixes that satisfy both the filter and the caller's jurisdiction."""
+    if filter_prefix is None:
+        return jurisdiction
+    if any(filter_prefix.startswith(j) for j in jurisdiction):
+        return (filter_prefix,)
+    return tuple(j for j in jurisdiction if j.startswith(filter_prefix))
+
+
+async def _citizen(ctx: RequestContext, id_number: str, path: list[str | int]) -> Citizen | None:
+    try:
+        resident = await ctx.loaders.resident(id_number)
+    except CentreError as exc:
+        raise centre_error(exc) from exc
+    if resident is None:
+        return None
+    if not (ctx.principal.in_jurisdiction(resident.region_code) or ctx.self_service):
+        # Outside the caller's jurisdiction the person is visible only through a
+        # matter inside it; otherwise they behave as unknown.
+        if not await citizen_records(ctx, id_number, None, path):
+            return None
+    return build_citizen(id_number, resident, ctx)
+
+
+@strawberry.type(description="查询入口 / queries")
+class Query:
+    @strawberry.field(description="按公民身份号码查询群众 / a resident by resident ID")
+    async def citizen(self, info: strawberry.Info, id_number: str) -> Citizen | None:
+        ctx: RequestContext = info.context
+        canonical = resident_id_arg(id_number)
+        principal = ctx.principal
+        if principal.has("citizen:self") and canonical != principal.citizen_id:
+            raise forbidden("只能查询本人信息 / a citizen token may read only its own data")
+        if not any(ctx.can_read(c) for c in DomainCentre) and not ctx.self_service:
+            raise forbidden("缺少查询权限 / no read scope")
+        return await _citizen(ctx, canonical, info.path.as_list())
+
+    @strawberry.field(description="本人（citizen:self 令牌） / the citizen the token belongs to")
+    async def me(self, info: strawberry.Info) -> Citizen | None:
+        ctx: RequestContext = info.context
+        if not ctx.self_service or ctx.principal.citizen_id is None:
+            raise forbidden("需要 citizen:self 令牌 / needs a citizen:self token")
+        return await _citizen(ctx, ctx.principal.citizen_id, info.path.as_list())
+
+    @strawberry.field(description="按全局ID查询事项 / a matter by global id")
+    async def matter(self, info: strawberry.Info, id: strawberry.ID) -> Matter | None:
+        ctx: RequestContext = info.context
+        centre, native_id = global_id_arg(id)
+        if not ctx.may_call(centre):
+            ctx.omitted_centres.add(centre)
+            return None
+        try:
+            record = await ctx.loaders.matter(centre, native_id)
+        except CentreError as exc:
+            raise centre_error(exc) from exc
+        if record is None or not ctx.visible(record):
+            return None
+        return present(record, ctx)
+
+    @strawberry.field(description="按全局ID查询任意对象 / any object by global id")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        return await Query.matter(self, info, id)
+
+    @strawberry.field(description="跨中心事项列表（按受理时间倒序合并） / matters across centres, newest first")
+    async def matters(
+        self,
+        info: strawberry.Info,
+        filter: MatterFilter,
+        first: int = 20,
+        after: str | None = None,
+    ) -> MatterConnection:
+        ctx: RequestContext = info.context
+        check_first(first)
+        position = cursor_arg(after)
+        prefix = region_arg(filter.region_prefix, "filter.regionPrefix") if filter.region_prefix else None
+        wanted = tuple(DomainCentre[c.name] for c in filter.centres) if filter.centres else None
+        centres = ctx.readable(wanted)
+        prefixes = _intersect(prefix, ctx.principal.regions)
+        base = ListQuery(
+            region_prefixes=prefixes,
+            statuses=tuple(DomainStatus[s.name] for s in filter.statuses) if filter.statuses else None,
+            categories=tuple(filter.categories) if filter.categories else None,
+            received_from=filter.received_from,
+            received_to=filter.received_to,
+            overdue=filter.overdue,
+        )
+        path = info.path.as_list()
+        if not centres or not prefixes:
+            return build_connection([], ctx, has_next=False, has_previous=False, total=_zero)
+
+        async def fetch(centre: DomainCentre, query: ListQuery) -> MatterPage:
+            return await ctx.connectors[centre].list_matters(query)
+
+        result = await merge_centres(fetch, centres, base, first, position)
+        for exc in result.errors.values():
+            report(ctx, exc, path)
+        known = result.totals
+
+        async def total() -> int:
+            if known is not None:
+                return sum(known.values())
+            pages = await merge_centres(fetch, centres, base, 0, None)
+            return sum((pages.totals or {}).values())
+
+        return build_connection(
+            result.items, ctx, has_next=result.has_next, has_previous=position is not None,
+            total=total,
+        )
+
+    @strawberry.field(description="行政区划 / an administrative division")
+    def region(self, code: str) -> Region | None:
+        from .region import region_of
+
+        region_arg(code)
+        return region_of(ref.get_region(code).code)
+
+
+async def _zero() -> int:
+    return 0
