@@ -1,0 +1,17 @@
+"""ASGI entry for ``onedoor serve --workers N`` (uvicorn imports it per worker)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from .runtime import build_gateway
+from .settings import load_settings
+
+__all__ = ["app_factory"]
+
+
+def app_factory() -> Starlette:
+    return build_gateway(load_settings(Path(os.environ["ONEDOOR_CONFIG"])))

@@ -1,0 +1,96 @@
+"""``onedoor demo``: identity provider, five centres and the gateway in one process.
+
+Ports follow the demo layout (identity provider ``port+100``, centres
+``port+101`` … ``port+105`` in ``Centre`` order); keys and databases live under
+the state directory, where ``onedoor token`` finds them again.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import uvicorn
+
+from connectors.settings import demo_settings
+from onedoor.model import Centre
+
+from .personas import DEMO_AUDIENCE, PERSONAS, persona_claims
+from .runtime import build_gateway
+from .settings import AuditSettings, AuthSettings, GatewaySettings, IssuerSettings
+
+__all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_settings_for", "run_demo"]
+
+EXAMPLE_QUERY = """\
+query Dashboard($id: String!) {
+  citizen(idNumber: $id) {
+    name
+    matters(first: 20) {
+      totalCount
+      nodes {
+        __typename id centre reference category title status centreStatus receivedAt dueAt overdue
+        links { relation matter { __typename centre reference status } }
+      }
+    }
+  }
+}"""
+
+_STATE_FILE = "demo.json"
+
+
+def demo_issuer(state_dir: Path) -> str:
+    """The issuer URL of the demo identity provider last started in ``state_dir``."""
+    data = json.loads((state_dir / _STATE_FILE).read_text())
+    issuer: str = data["issuer"]
+    return issuer
+
+
+def demo_settings_for(
+    urls: dict[Centre, str], idp_url: str, state_dir: Path, port: int
+) -> GatewaySettings:
+    return GatewaySettings(
+        mode="demo",
+        port=port,
+        introspection=True,
+        field_suggestions=True,
+        state_dir=state_dir,
+        auth=AuthSettings(issuers=(IssuerSettings(
+            issuer=idp_url, jwks_url=f"{idp_url}/.well-known/jwks.json",
+            audiences=(DEMO_AUDIENCE,),
+        ),)),
+        audit=AuditSettings(url=f"sqlite:///{state_dir / 'audit.sqlite'}"),
+        centres=demo_settings(urls, idp_url),
+    )
+
+
+async def run_demo(
+    port: int, state_dir: Path, *, seed: int, citizens: int, latency_ms: float
+) -> None:
+    from sandbox.idp import mint_token
+    from sandbox.runner import run_sandbox
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    async with run_sandbox(port, state_dir, seed=seed, citizens=citizens,
+                           latency_ms=latency_ms) as sb:
+        settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port)
+        (state_dir / _STATE_FILE).write_text(json.dumps({"issuer": sb.idp_url, "port": port}))
+        app = build_gateway(settings)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", lifespan="on"))
+        samples = sb.world.sample_citizens(3)
+        print(f"OneDoor demo — GraphiQL: http://127.0.0.1:{port}/graphql")
+        for centre, url in sb.urls.items():
+            print(f"centre {centre.value}: {url}")
+        print(f"identity provider: {sb.idp_url}")
+        for citizen in samples:
+            print(f"sample citizen: {citizen}")
+        for name in PERSONAS:
+            sub = samples[0] if name == "citizen" else None
+            claims = persona_claims(name, sub=sub)
+            token = mint_token(state_dir, {"iss": sb.idp_url, **claims}, ttl=8 * 3600)
+            print(f"token {name}: {token}")
+        print("Paste into GraphiQL with header {\"Authorization\": \"Bearer <token caseworker>\"}")
+        print(f"and variables {{\"id\": \"{samples[0]}\"}}:")
+        print(EXAMPLE_QUERY)
+        print("Ctrl-C stops everything.", flush=True)
+        await server.serve()

@@ -1,0 +1,142 @@
+"""Handlers behind :mod:`onedoor.cli`; imports are local so ``onedoor schema``
+does not pay for uvicorn and ``onedoor token`` does not load the schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["cmd_audit", "cmd_config", "cmd_demo", "cmd_sandbox", "cmd_schema", "cmd_serve",
+           "cmd_token"]
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"onedoor: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_schema(_: argparse.Namespace) -> int:
+    from schema import sdl
+
+    sys.stdout.write(sdl())
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from gateway.settings import ConfigError, load_settings
+
+    try:
+        settings = load_settings(args.file)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    print(f"ok: {args.file} ({settings.mode} mode)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    try:
+        asyncio.run(run_demo(args.port, args.state_dir, seed=args.seed, citizens=args.citizens,
+                             latency_ms=args.latency_ms))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from onedoor.model import Centre
+
+    if args.sandbox_command == "fault":
+        from sandbox.runner import set_fault
+
+        index = list(Centre).index(Centre(args.centre))
+        url = f"http://127.0.0.1:{args.port + 101 + index}"
+        try:
+            state = asyncio.run(set_fault(url, args.mode, rate=args.rate,
+                                          latency_ms=args.latency_ms))
+        except OSError as exc:
+            return _fail(f"cannot reach {args.centre} at {url}: {exc}")
+        print(f"{args.centre}: {state}")
+        return 0
+    from sandbox.runner import serve_forever
+
+    try:
+        serve_forever(args.port, args.state_dir, seed=args.seed, latency_ms=args.latency_ms)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.settings import ConfigError, load_settings
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    os.environ["ONEDOOR_CONFIG"] = str(args.config.resolve())
+    uvicorn.run(
+        "gateway.asgi:app_factory",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from gateway.personas import persona_claims
+
+    state_dir: Path = args.state_dir
+    if args.config is not None:
+        from gateway.settings import ConfigError, load_settings
+
+        try:
+            settings = load_settings(args.config)
+        except ConfigError as exc:
+            return _fail(str(exc))
+        if settings.mode != "demo":
+            return _fail("refusing to mint tokens for a production configuration")
+        state_dir = settings.state_dir
+    from gateway.demo import demo_issuer
+    from sandbox.idp import mint_token
+
+    key_file = state_dir / "idp-private.pem"
+    if not key_file.is_file():
+        return _fail(f"no demo identity provider key in {state_dir}: run `onedoor demo` first")
+    try:
+        claims = persona_claims(args.persona, scopes=args.scopes, region=args.region, sub=args.sub)
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(mint_token(state_dir, {"iss": demo_issuer(state_dir), **claims}, ttl=args.ttl))
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from gateway.audit import verify_store
+    from gateway.settings import ConfigError, load_settings
+
+    if args.config is not None:
+        try:
+            url = load_settings(args.config).audit.url
+        except ConfigError as exc:
+            return _fail(str(exc))
+    else:
+        state_dir: Path = args.state_dir or Path(".onedoor")
+        url = f"sqlite:///{state_dir / 'audit.sqlite'}"
+    result = asyncio.run(verify_store(url))
+    if result.ok:
+        print(f"ok: {result.checked} records, chain intact")
+        return 0
+    print(f"BROKEN at record {result.first_broken_seq}: {result.reason}", file=sys.stderr)
+    return 1
