@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
+
+import httpx
 
 from onedoor.identifiers import InvalidIdentifier, normalise_resident_id
 from onedoor.model import CATEGORIES, CST, Centre, MatterRecord, MatterStatus
 
-from .errors import CentreBadResponse
+from .errors import CentreBadResponse, CentreUnavailable
 
 __all__ = [
     "Fetch",
@@ -29,12 +32,15 @@ __all__ = [
     "collect_pages",
     "decoding",
     "end_of_day",
+    "expect_status",
     "from_epoch_ms",
     "group_by_citizen",
     "invert",
+    "json_body",
     "native_filter",
     "opt_bool",
     "opt_str",
+    "opt_time",
     "parse_iso",
     "req_int",
     "req_str",
@@ -123,6 +129,11 @@ def parse_iso(text: str) -> dt.datetime:
     return value.replace(tzinfo=CST) if value.tzinfo is None else value.astimezone(CST)
 
 
+def opt_time(obj: Mapping[str, Any], key: str) -> dt.datetime | None:
+    text = opt_str(obj, key)
+    return None if text is None else parse_iso(text)
+
+
 def from_epoch_ms(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, CST)
 
@@ -200,3 +211,27 @@ async def collect_pages(
         if cursor is None or not page or len(items) >= limit:
             break
     return tuple(items[: max(0, limit)]), total
+
+
+def expect_status(centre: Centre, response: httpx.Response, *ok: int) -> None:
+    """Reject statuses the contract does not allow here. 401/403 mean our
+    credentials are wrong (the centre is unusable to us); any other 4xx means
+    we and the centre disagree on the contract."""
+    status = response.status_code
+    if status in (ok or (200,)):
+        return
+    where = f"{response.request.method} {response.request.url.path} -> {status}"
+    if status in (401, 403):
+        raise CentreUnavailable(centre, http_status=status, detail=where)
+    raise CentreBadResponse(centre, http_status=status, detail=where)
+
+
+def json_body(centre: Centre, response: httpx.Response) -> Any:
+    """The decoded JSON body, or :class:`CentreBadResponse` (never the body itself)."""
+    expect_status(centre, response)
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CentreBadResponse(
+            centre, http_status=response.status_code, detail=f"invalid JSON: {type(exc).__name__}"
+        ) from exc

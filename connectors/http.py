@@ -27,22 +27,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import httpx
 
 from onedoor.model import Centre
 
-from .base import Health
 from .errors import (
-    CentreBadResponse,
     CentreError,
     CentreThrottled,
     CentreTimeout,
@@ -55,14 +52,9 @@ __all__ = [
     "CentreAuth",
     "CentreClient",
     "client_options",
-    "expect_status",
-    "fan_out",
-    "json_body",
-    "probe_health",
 ]
 
 _log = logging.getLogger("onedoor.connectors")
-_T = TypeVar("_T")
 _deadline: ContextVar[float | None] = ContextVar("onedoor_centre_deadline", default=None)
 # Jitter only spreads retries; it needs no cryptographic strength.
 _jitter = random.Random()  # noqa: S311
@@ -76,6 +68,9 @@ class CentreAuth(Protocol):
 
     async def refresh(self) -> None:
         """Called once per request after a 401 (e.g. force a new token)."""
+
+    def translate(self, exc: Exception) -> CentreError | None:
+        """Map the auth library's own exceptions (raised mid-request)."""
 
 
 @dataclass(slots=True)
@@ -260,6 +255,13 @@ class CentreClient:
                 raise _Retryable(
                     CentreUnavailable(self.centre, detail=f"{where}: {type(exc).__name__}")
                 ) from exc
+            except CentreError:
+                raise
+            except Exception as exc:
+                mapped = self.auth.translate(exc) if self.auth is not None else None
+                if mapped is None:
+                    raise
+                raise mapped from exc
 
     def _classify(self, method: str, path: str, response: httpx.Response) -> httpx.Response:
         status = response.status_code
@@ -278,55 +280,3 @@ class CentreClient:
 
     async def aclose(self) -> None:
         await self.client.aclose()
-
-
-def expect_status(centre: Centre, response: httpx.Response, *ok: int) -> None:
-    """Reject statuses the contract does not allow here. 401/403 mean our
-    credentials are wrong (the centre is unusable to us); any other 4xx means
-    we and the centre disagree on the contract."""
-    status = response.status_code
-    if status in (ok or (200,)):
-        return
-    where = f"{response.request.method} {response.request.url.path} -> {status}"
-    if status in (401, 403):
-        raise CentreUnavailable(centre, http_status=status, detail=where)
-    raise CentreBadResponse(centre, http_status=status, detail=where)
-
-
-def json_body(centre: Centre, response: httpx.Response) -> Any:
-    """The decoded JSON body, or :class:`CentreBadResponse` (never the body itself)."""
-    expect_status(centre, response)
-    try:
-        return json.loads(response.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CentreBadResponse(
-            centre, http_status=response.status_code, detail=f"invalid JSON: {type(exc).__name__}"
-        ) from exc
-
-
-async def fan_out(aws: Iterable[Awaitable[_T]]) -> list[_T]:
-    """Run awaitables concurrently, results in order. The first failure
-    cancels the rest and is raised as itself (not an ExceptionGroup), so
-    callers see one :class:`CentreError`."""
-    tasks = [asyncio.ensure_future(aw) for aw in aws]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        for task in tasks:
-            if not task.done():
-                task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def probe_health(http: CentreClient, probe: Callable[[], Awaitable[object]]) -> Health:
-    """Run one cheap real request and report how it went (never raises a
-    :class:`CentreError`: an unhealthy centre is an answer, not a failure)."""
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    try:
-        async with http.budget():
-            await probe()
-    except CentreError as exc:
-        return Health(http.centre, ok=False, latency_ms=(loop.time() - started) * 1000,
-                      error_code=exc.code)
-    return Health(http.centre, ok=True, latency_ms=(loop.time() - started) * 1000)

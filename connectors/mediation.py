@@ -29,7 +29,6 @@ from onedoor.model import (
 )
 
 from ._common import (
-    MAX_CITIZEN_RECORDS,
     as_dict,
     as_list,
     canonical_id,
@@ -37,8 +36,8 @@ from ._common import (
     collect_pages,
     decoding,
     end_of_day,
-    group_by_citizen,
     invert,
+    json_body,
     native_filter,
     opt_bool,
     opt_str,
@@ -47,8 +46,9 @@ from ._common import (
     to_cst,
     unique,
 )
-from .base import Health, ListQuery, MatterPage
-from .http import CentreClient, client_options, fan_out, json_body, probe_health
+from ._connector import SearchConnector, fan_out
+from .base import ListQuery
+from .http import CentreClient, client_options
 from .settings import CallPolicy, MediationSettings
 
 __all__ = [
@@ -224,7 +224,7 @@ def parse_search(payload: Any) -> tuple[list[MatterRecord], int]:
 # ---- I/O ------------------------------------------------------------------------
 
 
-class MediationConnector:
+class MediationConnector(SearchConnector):
     centre = CENTRE
 
     def __init__(
@@ -269,26 +269,5 @@ class MediationConnector:
 
         return await collect_pages(fetch, 1, limit, size)
 
-    async def find_by_citizens(
-        self, id_numbers: Sequence[str]
-    ) -> Mapping[str, Sequence[MatterRecord]]:
-        canon = unique(c for c in map(canonical_id, id_numbers) if c)
-        records: list[MatterRecord] = []
-        if canon:
-            async with self.http.budget():
-                for found, _ in await fan_out(
-                    self._search(None, MAX_CITIZEN_RECORDS, chunk) for chunk in chunks(canon, 50)
-                ):
-                    records.extend(found)
-        return group_by_citizen(id_numbers, records)
-
-    async def list_matters(self, query: ListQuery) -> MatterPage:
-        async with self.http.budget():
-            items, total = await self._search(query, query.limit)
-        return MatterPage(items=items, total=total)
-
-    async def health(self) -> Health:
-        return await probe_health(self.http, lambda: self._get({"page": "1", "pageSize": "1"}))
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
+    async def _probe(self) -> object:
+        return await self._get({"page": "1", "pageSize": "1"})

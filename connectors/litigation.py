@@ -1,0 +1,256 @@
+"""LITIGATION (诉讼服务中心): REST JSON with epoch-millisecond times, a
+``POST /cases:batchGet`` batch read, page tokens and a token-bucket rate
+limit (429 + ``Retry-After``), which the shared client retries within budget.
+
+``batchGet`` is a POST but only reads, so it is sent as retryable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+
+from onedoor.model import (
+    Centre,
+    EventRecord,
+    LinkRecord,
+    LinkRelation,
+    MatterRecord,
+    MatterStatus,
+    PartyKind,
+    PartyRecord,
+)
+
+from ._common import (
+    as_dict,
+    as_list,
+    canonical_id,
+    category_of,
+    chunks,
+    collect_pages,
+    decoding,
+    from_epoch_ms,
+    invert,
+    json_body,
+    native_filter,
+    opt_str,
+    req_int,
+    req_str,
+    to_cst,
+    unique,
+)
+from ._connector import SearchConnector, fan_out
+from .base import ListQuery
+from .http import CentreClient, client_options
+from .settings import CallPolicy, LitigationSettings
+
+__all__ = [
+    "STATES",
+    "LitigationConnector",
+    "batch_body",
+    "parse_batch",
+    "parse_case",
+    "parse_search",
+    "search_params",
+]
+
+CENTRE = Centre.LITIGATION
+MAX_PAGE = 100
+MAX_BATCH = 100
+
+STATES: Mapping[str, tuple[MatterStatus, str]] = {
+    "FILED": (MatterStatus.ACCEPTED, "已立案"),
+    "ACCEPTED": (MatterStatus.ACCEPTED, "已受理"),
+    "TRIAL": (MatterStatus.IN_PROGRESS, "审理中"),
+    "MEDIATED": (MatterStatus.CLOSED, "调解结案"),
+    "JUDGED": (MatterStatus.CLOSED, "已判决"),
+    "CLOSED": (MatterStatus.CLOSED, "已结案"),
+    "WITHDRAWN": (MatterStatus.TERMINATED, "已撤诉"),
+    "DISMISSED": (MatterStatus.REJECTED, "驳回起诉"),
+}
+_NATIVE_STATES = invert({code: status for code, (status, _) in STATES.items()})
+_LINKS = {
+    "CONFIRMED_AGREEMENT": (LinkRelation.CONFIRMS, Centre.MEDIATION),
+    "LEGAL_AID": (LinkRelation.LEGAL_AID, Centre.LEGAL_SERVICES),
+    "PRE_LITIGATION_MEDIATION": (LinkRelation.PRE_LITIGATION_MEDIATION, Centre.MEDIATION),
+}
+
+Params = list[tuple[str, str]]
+
+
+# ---- pure: requests ---------------------------------------------------------
+
+
+def _ms(value: dt.datetime) -> str:
+    return str(int(to_cst(value).timestamp() * 1000))
+
+
+def search_params(
+    query: ListQuery | None = None,
+    *,
+    id_numbers: Sequence[str] = (),
+    page_size: int = 20,
+    page_token: str | None = None,
+) -> Params | None:
+    """Query for ``GET /cases``; ``None`` = nothing can match."""
+    params: Params = [("partyIdNo", i) for i in id_numbers]
+    params.append(("pageSize", str(page_size)))
+    if page_token is not None:
+        params.append(("pageToken", page_token))
+    if query is None:
+        return params
+    states = native_filter(query.statuses, _NATIVE_STATES)
+    if query.region_prefixes == () or states == () or query.categories == ():
+        return None
+    params += [("regionPrefix", p) for p in query.region_prefixes or ()]
+    params += [("state", s) for s in states or ()]
+    params += [("cause", c) for c in query.categories or ()]
+    if query.received_from is not None:
+        params.append(("filedFrom", _ms(query.received_from)))
+    if query.received_to is not None:
+        params.append(("filedTo", _ms(query.received_to)))
+    if query.overdue is not None:
+        params.append(("overdue", "true" if query.overdue else "false"))
+    return params
+
+
+def batch_body(case_numbers: Sequence[str]) -> dict[str, list[str]]:
+    return {"caseNumbers": list(case_numbers)}
+
+
+# ---- pure: responses --------------------------------------------------------
+
+
+def _opt_ms(obj: Mapping[str, Any], key: str) -> dt.datetime | None:
+    value = obj.get(key)
+    return None if value is None else from_epoch_ms(req_int(obj, key))
+
+
+def _party(raw: Any) -> PartyRecord:
+    p = as_dict(raw, "party")
+    id_no = opt_str(p, "idNo")
+    org_code = opt_str(p, "orgCode") or opt_str(p, "creditCode")
+    return PartyRecord(
+        role=req_str(p, "role"),
+        name=req_str(p, "name"),
+        kind=PartyKind.ORGANISATION if org_code and not id_no else PartyKind.PERSON,
+        id_number=canonical_id(id_no),
+        phone=opt_str(p, "tel"),
+        org_code=org_code,
+        address=opt_str(p, "address"),
+    )
+
+
+def _links(raw: Any) -> tuple[LinkRecord, ...]:
+    links = []
+    for item in as_list(raw or [], "related"):
+        r = as_dict(item, "related")
+        known = _LINKS.get(str(r.get("kind")))
+        if known is not None:
+            links.append(LinkRecord(known[0], known[1], req_str(r, "ref")))
+    return tuple(links)
+
+
+def parse_case(raw: Any) -> MatterRecord:
+    c = as_dict(raw, "case")
+    status, label = STATES[req_str(c, "state")]
+    court = as_dict(c["court"], "court")
+    cause = opt_str(c, "cause")
+    return MatterRecord(
+        centre=CENTRE,
+        native_id=req_str(c, "caseNumber"),
+        reference=req_str(c, "caseNumber"),
+        category=category_of(cause),
+        title=req_str(c, "title"),
+        status=status,
+        centre_status=label,
+        region_code=req_str(c, "regionCode"),
+        received_at=from_epoch_ms(req_int(c, "filedAt")),
+        parties=tuple(_party(p) for p in as_list(c.get("parties") or [], "parties")),
+        due_at=_opt_ms(c, "deadlineAt"),
+        closed_at=_opt_ms(c, "closedAt"),
+        events=tuple(
+            EventRecord(at=from_epoch_ms(req_int(d, "ts")), action=req_str(d, "entry"))
+            for d in (as_dict(x, "docket") for x in as_list(c.get("docket") or []))
+        ),
+        links=_links(c.get("related")),
+        extra=MappingProxyType({
+            "case_number": req_str(c, "caseNumber"),
+            "court": req_str(court, "name"),
+            "court_code": req_str(court, "code"),
+            "case_type": opt_str(c, "caseType"),
+            "procedure": opt_str(c, "procedure"),
+            "cause": cause,
+        }),
+    )
+
+
+def parse_batch(payload: Any) -> list[MatterRecord]:
+    with decoding(CENTRE, "batch"):
+        body = as_dict(payload)
+        as_list(body.get("notFound", []), "notFound")
+        return [parse_case(c) for c in as_list(body["cases"], "cases")]
+
+
+def parse_search(payload: Any) -> tuple[list[MatterRecord], int, str | None]:
+    with decoding(CENTRE, "search"):
+        body = as_dict(payload)
+        items = [parse_case(c) for c in as_list(body["cases"], "cases")]
+        return items, req_int(body, "totalSize"), opt_str(body, "nextPageToken")
+
+
+# ---- I/O ------------------------------------------------------------------------
+
+
+class LitigationConnector(SearchConnector):
+    centre = CENTRE
+
+    def __init__(
+        self,
+        settings: LitigationSettings,
+        policy: CallPolicy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"X-Client-Id": settings.client_id, "Accept": "application/json"}
+        client = httpx.AsyncClient(
+            **client_options(settings.base_url, policy, headers=headers, transport=transport)
+        )
+        self.http = CentreClient(CENTRE, policy, client)
+
+    async def _batch(self, case_numbers: Sequence[str]) -> list[MatterRecord]:
+        response = await self.http.request(
+            "POST", "/cases:batchGet", json_body=batch_body(case_numbers), read_only=True
+        )
+        return parse_batch(json_body(CENTRE, response))
+
+    async def _get(self, params: Params) -> Any:
+        return json_body(CENTRE, await self.http.request("GET", "/cases", params=params))
+
+    async def get_many(self, native_ids: Sequence[str]) -> Mapping[str, MatterRecord]:
+        ids = unique(native_ids)
+        if not ids:
+            return {}
+        async with self.http.budget():
+            pages = await fan_out(self._batch(chunk) for chunk in chunks(ids, MAX_BATCH))
+        wanted = set(ids)
+        return {r.native_id: r for page in pages for r in page if r.native_id in wanted}
+
+    async def _search(
+        self, query: ListQuery | None, limit: int, id_numbers: Sequence[str] = ()
+    ) -> tuple[tuple[MatterRecord, ...], int]:
+        async def fetch(token: str | None, size: int) -> tuple[list[MatterRecord], int, Any]:
+            params = search_params(query, id_numbers=id_numbers, page_size=size, page_token=token)
+            if params is None:
+                return [], 0, None
+            return parse_search(await self._get(params))
+
+        return await collect_pages(fetch, None, limit, MAX_PAGE)
+
+    async def _probe(self) -> object:
+        return await self._get([("pageSize", "1")])
+

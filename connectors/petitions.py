@@ -1,0 +1,302 @@
+"""PETITIONS (信访中心): a legacy XML system with pinyin-initial tags,
+``YYYYMMDD`` dates and no batch read.
+
+Quirks kept here: IDs stored as typed (some legacy 15-digit, some lowercase
+``x``), so a citizen search sends every spelling and the mapping returns the
+canonical form; ``get_many`` fans out one request per id, bounded by the
+centre's semaphore; date filters have day granularity (the native API has no
+time filter). Whistle-blower flags (信访工作条例 Art.30) travel in
+``extra["whistleblower_flags"]``, aligned with ``parties``, so the gateway
+can mask them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from xml.etree.ElementTree import Element, ParseError
+
+import httpx
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from onedoor.identifiers import legacy_variants
+from onedoor.model import (
+    CST,
+    Centre,
+    EventRecord,
+    LinkRecord,
+    LinkRelation,
+    MatterRecord,
+    MatterStatus,
+    PartyKind,
+    PartyRecord,
+)
+
+from ._common import (
+    canonical_id,
+    category_of,
+    collect_pages,
+    decoding,
+    end_of_day,
+    expect_status,
+    invert,
+    native_filter,
+    to_cst,
+    unique,
+)
+from ._connector import SearchConnector, fan_out
+from .base import ListQuery
+from .errors import CentreBadResponse
+from .http import CentreClient, client_options
+from .settings import CallPolicy, PetitionsSettings
+
+__all__ = [
+    "STATUSES",
+    "PetitionsConnector",
+    "parse_item",
+    "parse_record",
+    "parse_search",
+    "parse_xml",
+    "search_params",
+]
+
+CENTRE = Centre.PETITIONS
+MAX_PAGE = 50
+CITIZENS_PER_SEARCH = 20
+
+STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
+    "01": (MatterStatus.REGISTERED, "登记"),
+    "02": (MatterStatus.ACCEPTED, "受理"),
+    "03": (MatterStatus.TRANSFERRED, "转送"),
+    "04": (MatterStatus.TRANSFERRED, "交办"),
+    "05": (MatterStatus.IN_PROGRESS, "办理中"),
+    "06": (MatterStatus.CLOSED, "办结"),
+    "07": (MatterStatus.REJECTED, "不予受理"),
+}
+_NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
+CHANNELS = {"1": "ONLINE", "2": "LETTER", "3": "PHONE", "4": "FAX", "5": "VISIT"}
+PETITION_TYPES = {"JYYJ": "SUGGESTION", "JJKG": "REPORT", "SSQJ": "COMPLAINT"}
+_LINKS = {
+    ("TJ", "ZXF"): (LinkRelation.ESCALATED_FROM, Centre.MEDIATION),
+    ("WG", "WGSJ"): (LinkRelation.ESCALATED_FROM, Centre.GOVERNANCE),
+}
+
+Params = list[tuple[str, str]]
+
+
+# ---- pure: requests ---------------------------------------------------------
+
+
+def _day(value: dt.datetime) -> str:
+    return to_cst(value).strftime("%Y%m%d")
+
+
+def search_params(
+    query: ListQuery | None = None,
+    *,
+    id_numbers: Sequence[str] = (),
+    start: int = 0,
+    rows: int = 20,
+) -> Params | None:
+    """Query for ``GET /xf/query``; every stored spelling of each canonical ID
+    is sent, since ``sfzh`` matches the stored string exactly. ``None`` =
+    nothing can match."""
+    params: Params = [("sfzh", v) for i in id_numbers for v in legacy_variants(i)]
+    params += [("start", str(start)), ("rows", str(rows))]
+    if query is None:
+        return params
+    statuses = native_filter(query.statuses, _NATIVE_STATUSES)
+    if query.region_prefixes == () or statuses == () or query.categories == ():
+        return None
+    params += [("qhdm", p) for p in query.region_prefixes or ()]
+    params += [("zt", s) for s in statuses or ()]
+    params += [("nrfl", c) for c in query.categories or ()]
+    if query.received_from is not None:
+        params.append(("ksrq", _day(query.received_from)))
+    if query.received_to is not None:
+        params.append(("jsrq", _day(query.received_to)))
+    if query.overdue is not None:
+        params.append(("cq", "1" if query.overdue else "0"))
+    return params
+
+
+# ---- pure: responses --------------------------------------------------------
+
+
+def parse_xml(content: bytes) -> Element:
+    """Parse untrusted XML (entity expansion and external references refused)."""
+    try:
+        root: Element = fromstring(content)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise CentreBadResponse(CENTRE, detail=f"invalid XML: {type(exc).__name__}") from exc
+    return root
+
+
+def _text(el: Element, tag: str) -> str | None:
+    child = el.find(tag)
+    text = (child.text or "").strip() if child is not None else ""
+    return text or None  # empty elements mean null
+
+
+def _req(el: Element, tag: str) -> str:
+    text = _text(el, tag)
+    if text is None:
+        raise ValueError(f"<{tag}> missing")
+    return text
+
+
+def _date(text: str | None) -> dt.date | None:
+    return None if text is None else dt.datetime.strptime(text, "%Y%m%d").date()
+
+
+def _at(day: str, hhmmss: str | None) -> dt.datetime:
+    return dt.datetime.strptime(day + (hhmmss or "000000"), "%Y%m%d%H%M%S").replace(tzinfo=CST)
+
+
+def _parties(x: Element) -> tuple[tuple[PartyRecord, ...], tuple[bool, ...]]:
+    parties: list[PartyRecord] = []
+    flags: list[bool] = []
+    for el in x.findall("xfr"):
+        parties.append(PartyRecord(
+            role="PETITIONER", name=_req(el, "xm"), id_number=canonical_id(_text(el, "sfzh")),
+            phone=_text(el, "dh"), address=_text(el, "dz"),
+        ))
+        flags.append(_text(el, "jm") == "1")
+    for el in x.findall("bfyr"):
+        raw_id = _text(el, "sfzh")
+        parties.append(PartyRecord(
+            role="RESPONDENT", name=_req(el, "xm"),
+            kind=PartyKind.PERSON if raw_id else PartyKind.ORGANISATION,
+            id_number=canonical_id(raw_id), phone=_text(el, "dh"), address=_text(el, "dz"),
+        ))
+        flags.append(False)
+    return tuple(parties), tuple(flags)
+
+
+def _links(x: Element) -> tuple[LinkRecord, ...]:
+    links = []
+    for gl in x.findall("glxx/gl"):
+        known = _LINKS.get((_text(gl, "xt") or "", _text(gl, "lx") or ""))
+        if known is not None:
+            links.append(LinkRecord(known[0], known[1], _req(gl, "bh")))
+    return tuple(links)
+
+
+def parse_record(x: Element) -> MatterRecord:
+    """One ``<xfjl>`` → :class:`MatterRecord`."""
+    if x.tag != "xfjl":
+        raise ValueError(f"unexpected <{x.tag}>")
+    status, label = STATUSES[_req(x, "zt")]
+    acceptance_due = _date(_text(x, "slqx"))
+    handling_due = _date(_text(x, "blqx"))
+    closed = _date(_text(x, "bjrq"))
+    accepted = _date(_text(x, "slrq"))
+    due = handling_due or acceptance_due  # once accepted, the 60-day clock is the one that counts
+    parties, flags = _parties(x)
+    channel = _req(x, "xfxs")
+    petition_type = _req(x, "xflb")
+    return MatterRecord(
+        centre=CENTRE,
+        native_id=_req(x, "xfbh"),
+        reference=_req(x, "xfbh"),
+        category=category_of(_text(x, "nrfl")),
+        title=_req(x, "bt"),
+        status=status,
+        centre_status=label,
+        region_code=_req(x, "qhdm"),
+        received_at=_at(_req(x, "djrq"), _text(x, "djsj")),
+        parties=parties,
+        due_at=None if due is None else end_of_day(due),
+        closed_at=None if closed is None else _at(closed.strftime("%Y%m%d"), None),
+        events=tuple(
+            EventRecord(at=_at(_req(jl, "rq"), _text(jl, "sj")), action=_req(jl, "dz"),
+                        note=_text(jl, "sm"))
+            for jl in x.findall("lcjl/jl")
+        ),
+        links=_links(x),
+        extra=MappingProxyType({
+            "channel": CHANNELS.get(channel, channel),
+            "petition_type": PETITION_TYPES.get(petition_type, petition_type),
+            "accepted_on": accepted,
+            "acceptance_due_at": None if acceptance_due is None else end_of_day(acceptance_due),
+            "handling_due_at": None if handling_due is None else end_of_day(handling_due),
+            "whistleblower_flags": flags,
+        }),
+    )
+
+
+def parse_item(content: bytes) -> MatterRecord:
+    with decoding(CENTRE, "item"):
+        return parse_record(parse_xml(content))
+
+
+def parse_search(content: bytes) -> tuple[list[MatterRecord], int]:
+    root = parse_xml(content)
+    with decoding(CENTRE, "search"):
+        if root.tag != "result":
+            raise ValueError(f"unexpected <{root.tag}>")
+        return [parse_record(x) for x in root.findall("xfjl")], int(_req(root, "total"))
+
+
+def _is_not_found(response: httpx.Response) -> bool:
+    if response.status_code != 404:
+        return False
+    root = parse_xml(response.content)
+    return root.tag == "error" and _text(root, "code") == "NOT_FOUND"
+
+
+# ---- I/O ------------------------------------------------------------------------
+
+
+class PetitionsConnector(SearchConnector):
+    centre = CENTRE
+    citizens_per_search = CITIZENS_PER_SEARCH  # each ID travels as up to three spellings
+
+    def __init__(
+        self,
+        settings: PetitionsSettings,
+        policy: CallPolicy,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Accept": "application/xml"}
+        client = httpx.AsyncClient(
+            **client_options(settings.base_url, policy, headers=headers, transport=transport)
+        )
+        self.http = CentreClient(CENTRE, policy, client)
+
+    async def _one(self, xfbh: str) -> MatterRecord | None:
+        response = await self.http.request("GET", "/xf/item", params={"xfbh": xfbh})
+        if _is_not_found(response):
+            return None
+        expect_status(CENTRE, response)
+        return parse_item(response.content)
+
+    async def _query(self, params: Params) -> tuple[list[MatterRecord], int]:
+        response = await self.http.request("GET", "/xf/query", params=params)
+        expect_status(CENTRE, response)
+        return parse_search(response.content)
+
+    async def get_many(self, native_ids: Sequence[str]) -> Mapping[str, MatterRecord]:
+        ids = unique(native_ids)
+        async with self.http.budget():
+            found = await fan_out(self._one(i) for i in ids)
+        return {r.native_id: r for r in found if r is not None and r.native_id in ids}
+
+    async def _search(
+        self, query: ListQuery | None, limit: int, id_numbers: Sequence[str] = ()
+    ) -> tuple[tuple[MatterRecord, ...], int]:
+        async def fetch(start: int, size: int) -> tuple[list[MatterRecord], int, int | None]:
+            params = search_params(query, id_numbers=id_numbers, start=start, rows=size)
+            if params is None:
+                return [], 0, None
+            items, total = await self._query(params)
+            end = start + len(items)
+            return items, total, (end if end < total else None)
+
+        return await collect_pages(fetch, 0, limit, MAX_PAGE)
+
+    async def _probe(self) -> object:
+        return await self._query([("start", "0"), ("rows", "1")])
