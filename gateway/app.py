@@ -23,6 +23,7 @@ from onedoor.model import Centre
 from schema import build_schema
 
 from .graphql_app import OneDoorGraphQL
+from .operation.errors import ErrorHygiene
 from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .settings import GatewaySettings
 
@@ -36,7 +37,7 @@ def create_app(
     *,
     close_connectors: bool = True,
 ) -> Starlette:
-    schema = build_schema(suggestions=settings.field_suggestions)
+    schema = build_schema([ErrorHygiene], suggestions=settings.field_suggestions)
     graphql = OneDoorGraphQL(
         schema,
         connectors,

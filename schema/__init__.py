@@ -8,25 +8,53 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import logging
+import traceback
+
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from .citizen import Citizen
 from .context import RequestContext
+from .errors import is_expected
 from .extensions import PartialResults
 from .matter import CourtCase, GridEvent, LegalServiceRequest, MediationCase, Petition
 from .query import Query
 
 __all__ = ["Citizen", "RequestContext", "build_schema", "sdl"]
 
+_log = logging.getLogger("onedoor.errors")
+
 ExtensionFactory = type[SchemaExtension] | Callable[[], SchemaExtension]
+
+
+class OneDoorSchema(strawberry.Schema):
+    """Logs only unexpected errors, by type and stack: expected ones (bad input,
+    denials, centre failures) are answers, not incidents, and an exception's
+    message may quote personal data."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
+        for error in errors:
+            if not is_expected(error):
+                _log_unexpected(error, request_id)
+
+
+def _log_unexpected(error: GraphQLError, request_id: str) -> None:
+    original = error.original_error
+    stack = "".join(traceback.format_tb(original.__traceback__)) if original else ""
+    _log.error("unexpected %s request_id=%s\n%s", type(original).__name__, request_id, stack)
 
 
 def build_schema(
     extensions: Sequence[ExtensionFactory] = (), *, suggestions: bool = True
 ) -> strawberry.Schema:
-    return strawberry.Schema(
+    return OneDoorSchema(
         query=Query,
         types=[MediationCase, LegalServiceRequest, Petition, CourtCase, GridEvent],
         extensions=[PartialResults, *extensions],

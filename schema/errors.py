@@ -12,7 +12,16 @@ from graphql import GraphQLError
 
 from connectors.errors import CentreError
 
-__all__ = ["bad_input", "centre_error", "forbidden"]
+__all__ = ["bad_input", "centre_error", "forbidden", "is_expected"]
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Our own errors (they carry a code) and graphql-core's errors about the
+    document itself are answers; anything else is an incident to mask and log."""
+    if error.extensions and "code" in error.extensions:
+        return True
+    original = error.original_error
+    return original is None or isinstance(original, GraphQLError | CentreError)
 
 
 def centre_error(exc: CentreError, path: list[str | int] | None = None) -> GraphQLError:
