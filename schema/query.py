@@ -22,6 +22,7 @@ from .matter import Matter, Node
 from .pagination import merge_centres
 from .present import present
 from .region import Region
+from .scopes import READ_ANY, requires_scopes
 from .validation import check_first, cursor_arg, global_id_arg, region_arg, resident_id_arg
 
 __all__ = ["MatterFilter", "Query"]
@@ -66,25 +67,26 @@ async def _citizen(ctx: RequestContext, id_number: str, path: list[str | int]) -
 
 @strawberry.type(description="查询入口 / queries")
 class Query:
-    @strawberry.field(description="按公民身份号码查询群众 / a resident by resident ID")
+    @strawberry.field(description="按公民身份号码查询群众 / a resident by resident ID",
+                      extensions=[requires_scopes(*READ_ANY)])
     async def citizen(self, info: strawberry.Info, id_number: str) -> Citizen | None:
         ctx: RequestContext = info.context
         canonical = resident_id_arg(id_number)
         principal = ctx.principal
         if principal.has("citizen:self") and canonical != principal.citizen_id:
             raise forbidden("只能查询本人信息 / a citizen token may read only its own data")
-        if not any(ctx.can_read(c) for c in DomainCentre) and not ctx.self_service:
-            raise forbidden("缺少查询权限 / no read scope")
         return await _citizen(ctx, canonical, info.path.as_list())
 
-    @strawberry.field(description="本人（citizen:self 令牌） / the citizen the token belongs to")
+    @strawberry.field(description="本人（citizen:self 令牌） / the citizen the token belongs to",
+                      extensions=[requires_scopes(["citizen:self"])])
     async def me(self, info: strawberry.Info) -> Citizen | None:
         ctx: RequestContext = info.context
         if not ctx.self_service or ctx.principal.citizen_id is None:
             raise forbidden("需要 citizen:self 令牌 / needs a citizen:self token")
         return await _citizen(ctx, ctx.principal.citizen_id, info.path.as_list())
 
-    @strawberry.field(description="按全局ID查询事项 / a matter by global id")
+    @strawberry.field(description="按全局ID查询事项 / a matter by global id",
+                      extensions=[requires_scopes(*READ_ANY)])
     async def matter(self, info: strawberry.Info, id: strawberry.ID) -> Matter | None:
         ctx: RequestContext = info.context
         centre, native_id = global_id_arg(id)
@@ -99,11 +101,13 @@ class Query:
             return None
         return present(record, ctx)
 
-    @strawberry.field(description="按全局ID查询任意对象 / any object by global id")
+    @strawberry.field(description="按全局ID查询任意对象 / any object by global id",
+                      extensions=[requires_scopes(*READ_ANY)])
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         return await Query.matter(self, info, id)
 
-    @strawberry.field(description="跨中心事项列表（按受理时间倒序合并） / matters across centres, newest first")
+    @strawberry.field(description="跨中心事项列表（按受理时间倒序合并） / matters across centres, newest first",
+                      extensions=[requires_scopes(*READ_ANY[:-1])])
     async def matters(
         self,
         info: strawberry.Info,
