@@ -139,8 +139,9 @@ def from_epoch_ms(ms: int) -> dt.datetime:
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
-    """A date-only deadline is met until the day is over."""
-    return dt.datetime.combine(day, dt.time(23, 59, 59), CST)
+    """A date-only deadline is met until the day is over: the instant it
+    passes is the next midnight CST (as the centres compute overdue)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), CST)
 
 
 def to_cst(value: dt.datetime) -> dt.datetime:
