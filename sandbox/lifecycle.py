@@ -1,0 +1,162 @@
+"""Per-centre lifecycles as vectorised numpy rules.
+
+Every matter gets a planned milestone time ``acc`` (acceptance, decision or
+dispatch), a planned end ``end`` and a terminal kind; its status is then
+read off the world's ``now`` so that statuses, dates and deadlines always
+agree: a closed matter has a closed date, an open one has none, and
+``overdue`` is computed from the statutory deadline exactly as a centre would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from onedoor.model import CATEGORIES
+
+__all__ = [
+    "CASE_TYPES", "EVENT_TYPES", "LIT_LIMIT_DAYS", "SERVICE_TYPES", "STATUSES", "XFLB", "Plan",
+    "plan", "status_of",
+]
+
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+DAY = 86_400
+NEVER = np.iinfo(np.int64).max // 4
+
+STATUSES: tuple[tuple[str, ...], ...] = (
+    ("DJ", "XXTJ", "FXYP", "FLLZ", "GZDB", "AJSL", "ZZ"),
+    ("submitted", "under_review", "approved", "assigned", "closed", "rejected", "terminated"),
+    ("01", "02", "03", "04", "05", "06", "07"),
+    ("FILED", "ACCEPTED", "TRIAL", "MEDIATED", "JUDGED", "CLOSED", "WITHDRAWN", "DISMISSED"),
+    ("REPORTED", "VERIFIED", "OPENED", "CANCELLED", "DISPATCHED", "HANDLING", "FEEDBACK",
+     "CLOSED", "EVALUATED"),
+)
+SERVICE_TYPES = ("consultation", "legal_aid", "notarization", "community_correction",
+                 "resettlement")
+XFLB = ("JYYJ", "JJKG", "SSQJ")
+CASE_TYPES = ("民初", "民终", "执", "诉前调", "民特")
+LIT_LIMIT_DAYS = (180, 90, 180, 30, 18)
+EVENT_TYPES = (*CATEGORIES, "安全隐患", "社会治安", "环境卫生")
+SUB_WEIGHTS: tuple[tuple[float, ...], ...] = (
+    (0.55, 0.2, 0.1, 0.15),  # mediation type RM XZ SF HY
+    (0.35, 0.3, 0.1, 0.15, 0.1),
+    (0.2, 0.2, 0.6),
+    (0.45, 0.1, 0.1, 0.25, 0.1),
+    (1.0,),
+)
+
+
+@dataclass(slots=True)
+class Plan:
+    """Planned times of a set of rows (epoch seconds; ``NEVER`` = not planned)."""
+
+    acc: I64
+    end: I64
+    due: I64
+    due2_days: int  # petitions: handling limit counted from acceptance, else 0
+    alt: B  # the "other" terminal outcome (ZZ, rejected, cancelled, …)
+
+
+def day_end(ts: I64, days: int | I64) -> I64:
+    """Start of the day after ``ts``'s CST calendar day plus ``days`` — a date deadline."""
+    local_day = (ts + 8 * 3600) // DAY
+    return np.asarray((local_day + days + 1) * DAY - 8 * 3600, dtype=np.int64)
+
+
+def plan(centre: int, recv: I64, sub: I64, cat: I64, u: npt.NDArray[np.float64],
+         forced_alt: npt.NDArray[np.int8]) -> Plan:
+    """Plan the lifecycle of rows of one centre. ``u`` is an (n, 4) uniform draw;
+    ``forced_alt`` is -1 (free), 0 (normal outcome) or 1 (alternative outcome)."""
+    n = len(recv)
+    stuck = u[:, 3] < 0.03  # matters that never finish: the overdue backlog
+    share = (0.15, 0.12, 0.1, 0.2, 0.07)[centre]
+    alt = np.where(forced_alt >= 0, forced_alt == 1, u[:, 2] < share)
+    if centre == 0:  # mediation: registered = accepted, about a month
+        acc = recv.copy()
+        end = recv + ((2 + 40 * u[:, 0] ** 1.4) * DAY).astype(np.int64)
+        due = day_end(recv, 30)
+    elif centre == 1:  # legal services: decision, then service
+        quick = np.where(sub == 1, 0.2 + 8.0 * u[:, 0], 0.05 + 2.0 * u[:, 0])
+        acc = recv + (quick * DAY).astype(np.int64)
+        span = np.choose(sub, [0.1 + 0 * u[:, 1], 30 + 170 * u[:, 1], 5 + 15 * u[:, 1],
+                               180 + 540 * u[:, 1], 90 + 300 * u[:, 1]])
+        end = acc + (span * DAY).astype(np.int64)
+        due = np.where(sub == 1, day_end(recv, 7), NEVER)
+        alt = alt & (sub == 1)  # only legal aid is ever rejected
+        end = np.where(alt, acc, end)
+    elif centre == 2:  # petitions: 15 days to accept, 60 days to handle
+        acc = recv + ((0.5 + 16.5 * u[:, 0]) * DAY).astype(np.int64)
+        end = np.where(alt, acc, acc + ((10 + 60 * u[:, 1]) * DAY).astype(np.int64))
+        due = day_end(recv, 15)
+    elif centre == 3:  # litigation: statutory time limits per case type
+        limit = np.asarray(LIT_LIMIT_DAYS, dtype=np.int64)[sub]
+        acc = recv + ((np.where(sub == 4, 3, 7) * u[:, 0]) * DAY).astype(np.int64)
+        end = recv + (limit * (0.2 + 0.95 * u[:, 1]) * DAY).astype(np.int64)
+        end = np.maximum(end, acc + 3600)
+        due = recv + limit * DAY
+    else:  # grid events: dispatch within 3 (disputes) or 7 days; some cancelled
+        limit = np.where(cat < len(CATEGORIES), 3, 7) * DAY
+        acc = recv + (limit * (0.05 + 1.3 * u[:, 0])).astype(np.int64)
+        end = np.where(alt, recv + (0.5 * DAY * (1 + u[:, 1])).astype(np.int64),
+                       acc + ((1 + 19 * u[:, 1]) * DAY).astype(np.int64))
+        acc = np.where(alt, NEVER, acc)
+        due = recv + limit
+    end = np.where(stuck & ~alt & (forced_alt < 0), NEVER, end)
+    return Plan(np.asarray(acc, np.int64), np.asarray(end, np.int64),
+                np.asarray(due, np.int64) + np.zeros(n, np.int64), 60 if centre == 2 else 0,
+                np.asarray(alt, np.bool_))
+
+
+def status_of(centre: int, p: Plan, recv: I64, sub: I64, now: int,
+              u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int8], I64, I64, I64, B]:
+    """(status index, acc or -1, closed or -1, second deadline or -1, overdue) at ``now``."""
+    done = p.end <= now
+    reached = p.acc <= now
+    age = now - recv
+    if centre == 0:
+        frac = np.clip(age / (30 * DAY), 0, 0.999)
+        status = np.where(age < DAY, 0, 1 + (frac * 4).astype(np.int64))
+        status = np.where(done, np.where(p.alt, 6, 5), status)
+    elif centre == 1:
+        status = np.where(reached, np.where(now - p.acc < 3 * DAY, 2, 3),
+                          np.where(age < DAY, 0, 1))
+        status = np.where(done, np.where(p.alt, 5, np.where(u[:, 2] > 0.93, 6, 4)), status)
+    elif centre == 2:
+        pick = np.choose((u[:, 1] * 3).astype(np.int64) % 3, [2, 3, 4])
+        status = np.where(reached, np.where(now - p.acc < 3 * DAY, 1, pick), 0)
+        status = np.where(done, np.where(p.alt, 6, 5), status)
+    elif centre == 3:
+        status = np.where(reached, np.where((now - p.acc < 5 * DAY) | (sub == 3), 1, 2), 0)
+        outcome = np.choose(sub, [np.where(p.alt, 6, np.where(u[:, 1] < 0.5, 4, 3)),
+                                  np.where(p.alt, 7, 4), np.full(len(sub), 5),
+                                  np.where(p.alt, 5, 3), np.where(p.alt, 7, 4)])
+        status = np.where(done, outcome, status)
+    else:
+        before = np.clip((now - recv) / np.maximum(p.acc - recv, 1), 0, 0.999)
+        after = np.clip((now - p.acc) / np.maximum(p.end - p.acc, 1), 0, 0.999)
+        status = np.where(reached, 4 + (after * 3).astype(np.int64), (before * 3).astype(np.int64))
+        closed_kind = np.where((now - p.end > 2 * DAY) & (u[:, 2] < 0.6), 8, 7)
+        status = np.where(done, np.where(p.alt, 3, closed_kind), status)
+    acc = np.where(reached, p.acc, -1)
+    closed = np.where(done, p.end, -1)
+    second = np.full(len(recv), -1, dtype=np.int64)
+    if centre == 2:
+        second = np.where(reached & ~p.alt, day_end(p.acc, 60), -1)
+    overdue = _overdue(centre, p, acc, closed, second, now)
+    return status.astype(np.int8), acc, closed, second, overdue
+
+
+def _overdue(centre: int, p: Plan, acc: I64, closed: I64, second: I64, now: int) -> B:
+    acc_or_now = np.where(acc >= 0, acc, now)
+    end_or_now = np.where(closed >= 0, closed, now)
+    if centre in (1, 4):  # the deadline is on the decision / dispatch step
+        late = (p.due < NEVER) & (acc_or_now > p.due)
+        return np.asarray(late & ~(p.alt & (centre == 4)), np.bool_)
+    if centre == 2:
+        late_accept = acc_or_now > p.due
+        late_handle = (second >= 0) & (end_or_now > second)
+        return np.asarray(late_accept | late_handle, np.bool_)
+    return np.asarray(end_or_now > p.due, np.bool_)
