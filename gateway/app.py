@@ -17,13 +17,15 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from strawberry.extensions import DisableIntrospection
 
 from connectors.base import Connector
 from onedoor.model import Centre
-from schema import build_schema
+from schema import ExtensionFactory, build_schema
 
 from .graphql_app import OneDoorGraphQL
 from .operation.errors import ErrorHygiene
+from .operation.limits import OperationLimits
 from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .settings import GatewaySettings
 
@@ -37,7 +39,10 @@ def create_app(
     *,
     close_connectors: bool = True,
 ) -> Starlette:
-    schema = build_schema([ErrorHygiene], suggestions=settings.field_suggestions)
+    extensions: list[ExtensionFactory] = [ErrorHygiene, lambda: OperationLimits(settings.limits)]
+    if not settings.introspection:
+        extensions.append(DisableIntrospection)
+    schema = build_schema(extensions, suggestions=settings.field_suggestions)
     graphql = OneDoorGraphQL(
         schema,
         connectors,

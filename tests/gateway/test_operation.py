@@ -1,0 +1,114 @@
+"""Operation stage over HTTP: limits with stable codes, error hygiene, tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.principal import Principal
+from gateway.settings import LimitsSettings
+from tests.schema.fakes import FakeCentre
+from tests.schema.test_query import READ_ALL, _centres
+
+from .harness import client
+
+CASEWORKER = Principal(sub="u", client_id="c", scopes=READ_ALL, regions=("6323",),
+                       authenticated=True)
+
+
+async def _post(query: str, limits: LimitsSettings | None = None, token: str | None = "good",
+                **kw: object) -> tuple[int, dict[str, object], dict[str, str]]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with client(_centres(), {"good": CASEWORKER}, limits=limits, **kw) as http:
+        response = await http.post("/graphql", json={"query": query}, headers=headers)
+    return response.status_code, response.json(), dict(response.headers)
+
+
+def _codes(body: dict[str, object]) -> list[str]:
+    errors = body.get("errors") or []
+    assert isinstance(errors, list)
+    return [e["extensions"]["code"] for e in errors]
+
+
+@pytest.mark.parametrize(
+    ("query", "limits", "code"),
+    [
+        ("{ region(code: \"632300\") { children { children { children { children { code } } } } } }",
+         LimitsSettings(max_depth=3), "MAX_DEPTH_LIMIT"),
+        ("{ a: region(code: \"632300\") { code } b: region(code: \"630000\") { code } }",
+         LimitsSettings(max_aliases=1), "MAX_ALIASES_LIMIT"),
+        ("{ a: region(code: \"632300\") { code } b: region(code: \"630000\") { code } }",
+         LimitsSettings(max_root_fields=1), "MAX_ROOT_FIELDS_LIMIT"),
+        ("{ matters(filter: {}, first: 100) { nodes { links { matter { reference } } } } }",
+         LimitsSettings(max_cost=300), "COST_ESTIMATED_TOO_EXPENSIVE"),
+        ("{ " + "region(code: \"632300\") { code } " * 20 + "}",
+         LimitsSettings(max_tokens=50), "MAX_TOKENS_LIMIT"),
+        ("{ region(code: ", None, "GRAPHQL_PARSE_FAILED"),
+        ("{ nosuchfield }", None, "GRAPHQL_VALIDATION_FAILED"),
+    ],
+)
+async def test_limits_refuse_with_stable_codes(query: str, limits: LimitsSettings | None,
+                                               code: str) -> None:
+    status, body, _ = await _post(query, limits)
+    assert code in _codes(body)
+    assert body.get("data") is None
+
+
+async def test_a_bad_token_is_401_with_the_rfc6750_challenge() -> None:
+    status, body, headers = await _post("{ region(code: \"632300\") { name } }", token="forged")
+    assert status == 401
+    assert headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert _codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_no_token_sees_only_fields_that_need_no_scope() -> None:
+    status, body, _ = await _post(
+        "{ region(code: \"632300\") { name } matters(filter: {}) { totalCount } }", token=None)
+    assert status == 200
+    assert body["data"] is None  # matters is non-null, so its denial nulls the root
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
+    assert ["mediation:read"] in error["extensions"]["requiredScopes"]
+
+
+async def test_anonymous_requests_can_be_refused_outright() -> None:
+    from gateway.settings import AuthSettings
+
+    status, body, _ = await _post("{ region(code: \"632300\") { name } }", token=None,
+                                  auth=AuthSettings(reject_anonymous=True))
+    assert status == 401 and _codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_unexpected_errors_are_masked_with_a_correlation_id() -> None:
+    centres = _centres()
+
+    async def broken(_: object) -> object:
+        raise RuntimeError("secret backend detail http://10.0.0.1/internal")
+
+    fake: FakeCentre = centres[next(iter(centres))]
+    fake.find_by_citizens = broken  # type: ignore[method-assign,assignment]
+    from tests.schema.test_query import ALICE
+
+    async with client(centres, {"good": CASEWORKER}) as http:
+        response = await http.post(
+            "/graphql", headers={"Authorization": "Bearer good", "X-Request-Id": "req-12345678"},
+            json={"query": "query($id: String!) { citizen(idNumber: $id) { matters { totalCount } } }",
+                  "variables": {"id": ALICE}})
+    body = response.json()
+    assert "secret" not in response.text and "10.0.0.1" not in response.text
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "correlationId": "req-12345678"}
+
+
+async def test_oversized_bodies_are_refused_before_parsing() -> None:
+    async with client(_centres(), {"good": CASEWORKER}) as http:
+        response = await http.post("/graphql", content=b"{" + b" " * 200_000 + b"}",
+                                   headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+
+async def test_introspection_is_off_in_production_settings() -> None:
+    _, body, _ = await _post("{ __schema { types { name } } }")
+    assert body.get("data") is None and body["errors"]
+    _, body, _ = await _post("{ __schema { queryType { name } } }", introspection=True)
+    assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}
