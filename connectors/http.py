@@ -227,13 +227,14 @@ class CentreClient:
                 return self._classify(method, path, response)
             except _Retryable as failure:
                 if attempt >= max_attempts:
-                    raise failure.error from None
+                    raise failure.error from failure.__cause__
                 r = self.policy.retries
                 ceiling = min(r.backoff_max, r.backoff_base * 2 ** (attempt - 1))
                 backoff = _jitter.uniform(0, ceiling)
                 delay = backoff if failure.retry_after is None else failure.retry_after + backoff
                 if loop.time() + delay >= deadline:
-                    raise failure.error from None  # waiting would only end in a timeout
+                    # waiting would only end in a timeout: fail now with the real cause
+                    raise failure.error from failure.__cause__
                 self.stats.retries += 1
                 _log.info("centre %s retry %d in %.2fs: %s", self.centre.value, attempt,
                           delay, failure.error.detail)

@@ -1,0 +1,190 @@
+"""The shared call machinery: error translation, retries, budget, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from connectors.errors import (
+    CentreBadResponse,
+    CentreThrottled,
+    CentreTimeout,
+    CentreUnavailable,
+)
+from connectors.http import CentreClient, client_options
+from connectors.settings import CallPolicy, Retries, Timeouts
+from onedoor.model import Centre
+
+from .conftest import FAST, Handler
+
+SECRET_BODY = "<html>Traceback at db-internal-07.corp: password=hunter2</html>"
+
+
+def _client(handler: Handler | httpx.MockTransport, policy: CallPolicy = FAST) -> CentreClient:
+    transport = (
+        handler if isinstance(handler, httpx.MockTransport) else httpx.MockTransport(handler)
+    )
+    http = httpx.AsyncClient(**client_options("http://c.test", policy, transport=transport))
+    return CentreClient(Centre.MEDIATION, policy, http)
+
+
+def _counting(*responses: httpx.Response | Exception) -> tuple[Handler, list[int]]:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        item = responses[min(len(calls), len(responses)) - 1]
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return handler, calls
+
+
+async def test_5xx_is_retried_then_unavailable_without_leaking_body() -> None:
+    handler, calls = _counting(httpx.Response(500, text=SECRET_BODY))
+    client = _client(handler)
+    with pytest.raises(CentreUnavailable) as info:
+        await client.request("GET", "/x", params={"sfzh": "632301198001011237"})
+    await client.aclose()
+    assert len(calls) == 3
+    err = info.value
+    assert err.http_status == 500 and err.code == "CENTRE_UNAVAILABLE"
+    for leak in ("db-internal", "hunter2", "c.test", "632301198001011237"):
+        assert leak not in str(err) and leak not in err.detail
+    assert client.stats.last_error_code == "CENTRE_UNAVAILABLE"
+
+
+async def test_transient_failure_then_success() -> None:
+    handler, calls = _counting(
+        httpx.ConnectError("refused"), httpx.Response(503), httpx.Response(200, json={})
+    )
+    client = _client(handler)
+    response = await client.request("GET", "/x")
+    await client.aclose()
+    assert response.status_code == 200 and len(calls) == 3
+    assert client.stats.retries == 2
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (httpx.ConnectError("x"), CentreUnavailable),
+        (httpx.RemoteProtocolError("dropped"), CentreUnavailable),
+        (httpx.ReadError("reset"), CentreUnavailable),
+        (httpx.ReadTimeout("slow"), CentreTimeout),
+        (httpx.ConnectTimeout("slow"), CentreTimeout),
+    ],
+)
+async def test_foreign_exceptions_are_translated(exc: Exception, expected: type) -> None:
+    handler, _ = _counting(exc)
+    client = _client(handler)
+    with pytest.raises(expected) as info:
+        await client.request("GET", "/x")
+    await client.aclose()
+    assert isinstance(info.value.__cause__, httpx.HTTPError)
+
+
+async def test_writes_are_not_retried() -> None:
+    handler, calls = _counting(httpx.Response(502))
+    client = _client(handler)
+    with pytest.raises(CentreUnavailable):
+        await client.request("POST", "/x", json_body={})
+    await client.aclose()
+    assert len(calls) == 1
+
+
+async def test_read_only_post_is_retried() -> None:
+    handler, calls = _counting(httpx.Response(502), httpx.Response(200, json={}))
+    client = _client(handler)
+    await client.request("POST", "/x:batchGet", json_body={}, read_only=True)
+    await client.aclose()
+    assert len(calls) == 2
+
+
+async def test_retry_after_is_honoured_within_budget() -> None:
+    handler, calls = _counting(
+        httpx.Response(429, headers={"Retry-After": "1"}), httpx.Response(200, json={})
+    )
+    policy = FAST.model_copy(update={"timeouts": Timeouts(total=3.0)})
+    client = _client(handler, policy)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await client.request("GET", "/x")
+    await client.aclose()
+    assert response.status_code == 200 and len(calls) == 2
+    assert 1.0 <= loop.time() - started < 2.0
+
+
+async def test_retry_after_beyond_budget_gives_up_at_once() -> None:
+    handler, calls = _counting(httpx.Response(429, headers={"Retry-After": "30"}))
+    client = _client(handler)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(CentreThrottled) as info:
+        await client.request("GET", "/x")
+    await client.aclose()
+    assert len(calls) == 1 and loop.time() - started < 0.5
+    assert info.value.http_status == 429
+
+
+async def test_total_budget_bounds_a_slow_centre() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200)
+
+    policy = CallPolicy(timeouts=Timeouts(read=10, total=0.2), retries=Retries(max_attempts=5))
+    client = _client(httpx.MockTransport(slow), policy)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(CentreTimeout):
+        await client.request("GET", "/x")
+    await client.aclose()
+    assert loop.time() - started < 1.0
+
+
+async def test_budget_is_shared_by_requests_inside_it() -> None:
+    async def slowish(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.15)
+        return httpx.Response(200)
+
+    client = _client(httpx.MockTransport(slowish), FAST)
+    with pytest.raises(CentreTimeout):
+        async with client.budget(0.4):
+            for _ in range(5):  # each fits alone, together they exceed the budget
+                await client.request("GET", "/x")
+    await client.aclose()
+
+
+async def test_concurrency_is_bounded_by_semaphore() -> None:
+    active = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.01)
+        active -= 1
+        return httpx.Response(200)
+
+    client = _client(httpx.MockTransport(handler), FAST)  # max_concurrency=4
+    await asyncio.gather(*(client.request("GET", "/x") for _ in range(20)))
+    await client.aclose()
+    assert peak == 4
+
+
+def test_policy_overrides_inherit_from_all() -> None:
+    from connectors.settings import PolicyOverride
+
+    merged = PolicyOverride(max_concurrency=3).apply_to(FAST)
+    assert merged.max_concurrency == 3 and merged.timeouts == FAST.timeouts
+
+
+def test_settings_reject_unknown_keys() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        Timeouts.model_validate({"connect": 1, "conect": 2})
+    assert CentreBadResponse.code == "CENTRE_BAD_RESPONSE"
