@@ -18,7 +18,15 @@ from typing import Any, TypeVar
 import httpx
 
 from onedoor.identifiers import InvalidIdentifier, normalise_resident_id
-from onedoor.model import CATEGORIES, CST, Centre, MatterRecord, MatterStatus
+from onedoor.model import (
+    CATEGORIES,
+    CST,
+    Centre,
+    LinkRecord,
+    LinkRelation,
+    MatterRecord,
+    MatterStatus,
+)
 
 from .errors import CentreBadResponse, CentreUnavailable
 
@@ -37,6 +45,7 @@ __all__ = [
     "group_by_citizen",
     "invert",
     "json_body",
+    "links_from",
     "native_filter",
     "opt_bool",
     "opt_str",
@@ -105,6 +114,23 @@ def opt_bool(obj: Mapping[str, Any], key: str) -> bool | None:
     if value is not None and not isinstance(value, bool):
         raise ValueError(f"{key} is not a boolean")
     return value
+
+
+def links_from(
+    raw: Any,
+    table: Mapping[Any, tuple[LinkRelation, Centre]],
+    key: Callable[[dict[str, Any]], Any],
+    ref: str,
+) -> tuple[LinkRecord, ...]:
+    """Native cross-references → links seen from this side; references to
+    systems we do not federate are dropped, not errors."""
+    links = []
+    for item in as_list(raw or [], "links"):
+        r = as_dict(item, "link")
+        known = table.get(key(r))
+        if known is not None:
+            links.append(LinkRecord(known[0], known[1], req_str(r, ref)))
+    return tuple(links)
 
 
 def canonical_id(raw: str | None) -> str | None:

@@ -19,7 +19,6 @@ from onedoor.model import (
     CATEGORIES,
     Centre,
     EventRecord,
-    LinkRecord,
     LinkRelation,
     MatterRecord,
     MatterStatus,
@@ -37,6 +36,7 @@ from ._common import (
     decoding,
     invert,
     json_body,
+    links_from,
     native_filter,
     opt_str,
     opt_time,
@@ -48,7 +48,7 @@ from ._common import (
 from ._connector import SearchConnector, fan_out
 from .base import ListQuery
 from .errors import CentreBadResponse
-from .http import CentreClient, client_options
+from .http import CentreClient
 from .settings import CallPolicy, GovernanceSettings
 
 __all__ = [
@@ -79,8 +79,7 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "EVALUATED": (MatterStatus.CLOSED, "评价"),
 }
 _NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
-_EVENT_TYPES: dict[str, tuple[str, ...]] = {c: (c,) for c in CATEGORIES}
-_EVENT_TYPES["其他"] = ("其他", *NON_DISPUTE_TYPES)
+_EVENT_TYPES = {c: (c, *NON_DISPUTE_TYPES) if c == "其他" else (c,) for c in CATEGORIES}
 _LINKS = {
     "MEDIATION": (LinkRelation.REFERRED_TO, Centre.MEDIATION),
     "PETITION": (LinkRelation.ESCALATED_TO, Centre.PETITIONS),
@@ -161,12 +160,6 @@ def parse_event(raw: Any) -> MatterRecord:
     e = as_dict(raw, "GridEvent")
     status, label = STATUSES[req_str(e, "status")]
     event_type = req_str(e, "eventType")
-    links = []
-    for item in as_list(e["referrals"], "referrals"):
-        r = as_dict(item, "referral")
-        known = _LINKS.get(str(r.get("kind")))
-        if known is not None:
-            links.append(LinkRecord(known[0], known[1], req_str(r, "refNo")))
     return MatterRecord(
         centre=CENTRE,
         native_id=req_str(e, "eventNo"),
@@ -189,7 +182,7 @@ def parse_event(raw: Any) -> MatterRecord:
                         note=opt_str(s, "note"))
             for s in (as_dict(x, "step") for x in as_list(e["steps"], "steps"))
         ),
-        links=tuple(links),
+        links=links_from(as_list(e["referrals"]), _LINKS, lambda r: r.get("kind"), "refNo"),
         extra=MappingProxyType({
             "grid_code": req_str(e, "gridCode"),
             "event_type": event_type,
@@ -240,10 +233,9 @@ class GovernanceConnector(SearchConnector):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {"Accept": "application/graphql-response+json, application/json"}
-        client = httpx.AsyncClient(
-            **client_options(settings.base_url, policy, headers=headers, transport=transport)
+        self.http = CentreClient.build(
+            CENTRE, settings.base_url, policy, headers=headers, transport=transport
         )
-        self.http = CentreClient(CENTRE, policy, client)
         self._path = settings.graphql_path
 
     async def _post(self, request: GraphQLRequest) -> Any:

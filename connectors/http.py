@@ -149,6 +149,20 @@ class CentreClient:
         self.stats = CallStats()
         self._slots = asyncio.Semaphore(policy.max_concurrency)
 
+    @classmethod
+    def build(
+        cls,
+        centre: Centre,
+        base_url: str,
+        policy: CallPolicy,
+        *,
+        headers: Mapping[str, str],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> CentreClient:
+        """A plain pooled client (centres whose auth is a static header)."""
+        options = client_options(base_url, policy, headers=headers, transport=transport)
+        return cls(centre, policy, httpx.AsyncClient(**options))
+
     @contextlib.asynccontextmanager
     async def budget(self, seconds: float | None = None) -> AsyncIterator[None]:
         """Share one total time budget among every request made inside (also

@@ -21,7 +21,6 @@ from authlib.deprecate import AuthlibDeprecationWarning  # type: ignore[import-u
 from onedoor.model import (
     Centre,
     EventRecord,
-    LinkRecord,
     LinkRelation,
     MatterRecord,
     MatterStatus,
@@ -40,6 +39,7 @@ from ._common import (
     end_of_day,
     invert,
     json_body,
+    links_from,
     native_filter,
     opt_bool,
     opt_str,
@@ -152,14 +152,6 @@ def _party(raw: Any, role: str) -> PartyRecord:
     )
 
 
-def _links(raw: Any) -> tuple[LinkRecord, ...]:
-    links = []
-    for item in as_list(raw or [], "links"):
-        r = as_dict(item, "link")
-        known = _LINKS.get((str(r.get("target_system")), str(r.get("type"))))
-        if known is not None:
-            links.append(LinkRecord(known[0], known[1], req_str(r, "target_id")))
-    return tuple(links)
 
 
 def parse_application(raw: Any) -> MatterRecord:
@@ -187,7 +179,8 @@ def parse_application(raw: Any) -> MatterRecord:
                         note=opt_str(h, "note"))
             for h in (as_dict(x, "history") for x in as_list(a.get("history") or []))
         ),
-        links=_links(a.get("links")),
+        links=links_from(a.get("links"), _LINKS,
+                         lambda r: (r.get("target_system"), r.get("type")), "target_id"),
         extra=MappingProxyType({
             "service_type": req_str(a, "service_type").upper(),
             "decision_due_at": due_at,

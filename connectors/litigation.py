@@ -17,7 +17,6 @@ import httpx
 from onedoor.model import (
     Centre,
     EventRecord,
-    LinkRecord,
     LinkRelation,
     MatterRecord,
     MatterStatus,
@@ -36,6 +35,7 @@ from ._common import (
     from_epoch_ms,
     invert,
     json_body,
+    links_from,
     native_filter,
     opt_str,
     req_int,
@@ -45,7 +45,7 @@ from ._common import (
 )
 from ._connector import SearchConnector, fan_out
 from .base import ListQuery
-from .http import CentreClient, client_options
+from .http import CentreClient
 from .settings import CallPolicy, LitigationSettings
 
 __all__ = [
@@ -145,14 +145,6 @@ def _party(raw: Any) -> PartyRecord:
     )
 
 
-def _links(raw: Any) -> tuple[LinkRecord, ...]:
-    links = []
-    for item in as_list(raw or [], "related"):
-        r = as_dict(item, "related")
-        known = _LINKS.get(str(r.get("kind")))
-        if known is not None:
-            links.append(LinkRecord(known[0], known[1], req_str(r, "ref")))
-    return tuple(links)
 
 
 def parse_case(raw: Any) -> MatterRecord:
@@ -177,7 +169,7 @@ def parse_case(raw: Any) -> MatterRecord:
             EventRecord(at=from_epoch_ms(req_int(d, "ts")), action=req_str(d, "entry"))
             for d in (as_dict(x, "docket") for x in as_list(c.get("docket") or []))
         ),
-        links=_links(c.get("related")),
+        links=links_from(c.get("related"), _LINKS, lambda r: r.get("kind"), "ref"),
         extra=MappingProxyType({
             "case_number": req_str(c, "caseNumber"),
             "court": req_str(court, "name"),
@@ -217,10 +209,9 @@ class LitigationConnector(SearchConnector):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {"X-Client-Id": settings.client_id, "Accept": "application/json"}
-        client = httpx.AsyncClient(
-            **client_options(settings.base_url, policy, headers=headers, transport=transport)
+        self.http = CentreClient.build(
+            CENTRE, settings.base_url, policy, headers=headers, transport=transport
         )
-        self.http = CentreClient(CENTRE, policy, client)
 
     async def _batch(self, case_numbers: Sequence[str]) -> list[MatterRecord]:
         response = await self.http.request(

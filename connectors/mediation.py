@@ -20,7 +20,6 @@ from onedoor.model import (
     CST,
     Centre,
     EventRecord,
-    LinkRecord,
     LinkRelation,
     MatterRecord,
     MatterStatus,
@@ -38,6 +37,7 @@ from ._common import (
     end_of_day,
     invert,
     json_body,
+    links_from,
     native_filter,
     opt_bool,
     opt_str,
@@ -48,7 +48,7 @@ from ._common import (
 )
 from ._connector import SearchConnector, fan_out
 from .base import ListQuery
-from .http import CentreClient, client_options
+from .http import CentreClient
 from .settings import CallPolicy, MediationSettings
 
 __all__ = [
@@ -159,14 +159,6 @@ def _party(raw: Any) -> PartyRecord:
     )
 
 
-def _links(raw: Any) -> tuple[LinkRecord, ...]:
-    links = []
-    for item in as_list(raw or [], "related"):
-        r = as_dict(item, "related")
-        known = _LINKS.get((str(r.get("system")), str(r.get("relation"))))
-        if known is not None:  # a reference to a system we do not federate is dropped
-            links.append(LinkRecord(known[0], known[1], req_str(r, "refNo")))
-    return tuple(links)
 
 
 def parse_case(raw: Any) -> MatterRecord:
@@ -198,7 +190,8 @@ def parse_case(raw: Any) -> MatterRecord:
                         note=opt_str(e, "remark"))
             for e in (as_dict(x, "progress") for x in as_list(c.get("progress") or []))
         ),
-        links=_links(c.get("related")),
+        links=links_from(c.get("related"), _LINKS,
+                         lambda r: (r.get("system"), r.get("relation")), "refNo"),
         extra=MappingProxyType({
             "mediation_type": MEDIATION_TYPES.get(mediation_type or "", mediation_type),
             "source": SOURCES.get(source or "", source),
@@ -235,10 +228,9 @@ class MediationConnector(SearchConnector):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {"X-Api-Key": settings.api_key.get_secret_value(), "Accept": "application/json"}
-        client = httpx.AsyncClient(
-            **client_options(settings.base_url, policy, headers=headers, transport=transport)
+        self.http = CentreClient.build(
+            CENTRE, settings.base_url, policy, headers=headers, transport=transport
         )
-        self.http = CentreClient(CENTRE, policy, client)
 
     async def _get(self, params: Mapping[str, str]) -> Any:
         return json_body(CENTRE, await self.http.request("GET", "/api/cases", params=params))

@@ -1,5 +1,4 @@
-"""PETITIONS (信访中心): a legacy XML system with pinyin-initial tags,
-``YYYYMMDD`` dates and no batch read.
+"""PETITIONS (信访中心): legacy XML, pinyin-initial tags, ``YYYYMMDD``, no batch read.
 
 Quirks kept here: IDs stored as typed (some legacy 15-digit, some lowercase
 ``x``), so a citizen search sends every spelling and the mapping returns the
@@ -49,7 +48,7 @@ from ._common import (
 from ._connector import SearchConnector, fan_out
 from .base import ListQuery
 from .errors import CentreBadResponse
-from .http import CentreClient, client_options
+from .http import CentreClient
 from .settings import CallPolicy, PetitionsSettings
 
 __all__ = [
@@ -64,7 +63,6 @@ __all__ = [
 
 CENTRE = Centre.PETITIONS
 MAX_PAGE = 50
-CITIZENS_PER_SEARCH = 20
 
 STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "01": (MatterStatus.REGISTERED, "登记"),
@@ -252,7 +250,7 @@ def _is_not_found(response: httpx.Response) -> bool:
 
 class PetitionsConnector(SearchConnector):
     centre = CENTRE
-    citizens_per_search = CITIZENS_PER_SEARCH  # each ID travels as up to three spellings
+    citizens_per_search = 20  # each ID travels as up to three spellings
 
     def __init__(
         self,
@@ -262,10 +260,9 @@ class PetitionsConnector(SearchConnector):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {"Accept": "application/xml"}
-        client = httpx.AsyncClient(
-            **client_options(settings.base_url, policy, headers=headers, transport=transport)
+        self.http = CentreClient.build(
+            CENTRE, settings.base_url, policy, headers=headers, transport=transport
         )
-        self.http = CentreClient(CENTRE, policy, client)
 
     async def _one(self, xfbh: str) -> MatterRecord | None:
         response = await self.http.request("GET", "/xf/item", params={"xfbh": xfbh})
