@@ -14,18 +14,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .auth.errors import InvalidToken
 from .principal import ANONYMOUS, Principal
 
 __all__ = ["AuthMiddleware", "Authenticator", "BodyLimitMiddleware", "InvalidToken", "RequestIdMiddleware"]
 
 Authenticator = Callable[[str], Awaitable[Principal]]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-
-
-class InvalidToken(Exception):  # noqa: N818 - mirrors RFC 6750's error name
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 async def send_json(
