@@ -24,7 +24,7 @@ from .extensions import PartialResults
 from .matter import CourtCase, GridEvent, LegalServiceRequest, MediationCase, Petition
 from .query import Query
 
-__all__ = ["Citizen", "RequestContext", "build_schema", "sdl"]
+__all__ = ["Citizen", "ExtensionFactory", "RequestContext", "build_schema", "sdl"]
 
 _log = logging.getLogger("onedoor.errors")
 

@@ -16,6 +16,8 @@ from .matter import Matter
 from .pagination import page_after, sort_records
 from .present import present
 from .region import Region, region_of
+from .scopes import requires_scopes
+from .trace import CitizenTrace, build_trace
 from .validation import check_first, cursor_arg
 
 __all__ = ["Citizen", "TimelineEntry", "build_citizen"]
@@ -87,6 +89,14 @@ class Citizen:
                 )
         entries.sort(key=lambda e: e.at, reverse=True)
         return entries[:first]
+
+
+    @strawberry.field(
+        description="跨中心追溯链（移送、转信访、司法确认） / the cross-centre chain of this person's matters",
+        extensions=[requires_scopes(["audit:read"])],
+    )
+    async def trace(self, info: strawberry.Info) -> CitizenTrace:
+        return await build_trace(info.context, self.key, info.path.as_list())
 
 
 def build_citizen(id_number: str, resident: ResidentRecord, ctx: RequestContext) -> Citizen:

@@ -180,3 +180,30 @@ async def test_region_list_filter_and_total_respect_jurisdiction() -> None:
     assert [n["reference"] for n in nxt.data["matters"]["nodes"]] == ["L1", "M1", "G1"]
     assert nxt.data["matters"]["totalCount"] == 5
     assert not nxt.data["matters"]["pageInfo"]["hasNextPage"]
+
+
+TRACE = """query($id: String!) { citizen(idNumber: $id) { trace {
+  matters { reference } links { source { reference } relation target { reference } } } } }"""
+
+
+async def test_trace_needs_audit_read() -> None:
+    result = await _run(TRACE, _context(_centres()), id=ALICE)
+    assert result.data == {"citizen": None}  # trace is non-null: the denial reaches citizen
+    (error,) = result.errors
+    assert error.extensions["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
+    assert error.extensions["requiredScopes"] == [["audit:read"]]
+
+
+async def test_trace_follows_links_beyond_the_citizens_own_matters_in_time_order() -> None:
+    ctx = _context(_centres(), scopes=READ_ALL | {"audit:read"})
+    result = await _run(TRACE, ctx, id=ALICE)
+    assert result.errors is None
+    trace = result.data["citizen"]["trace"]
+    # C1 (a court ruling where only Bob is a party) is reached through M1's link;
+    # P-OTHER stays out (outside jurisdiction).
+    assert [m["reference"] for m in trace["matters"]] == ["G1", "M1", "L1", "P1", "C1"]
+    assert {(x["source"]["reference"], x["relation"], x["target"]["reference"])
+            for x in trace["links"]} == {
+        ("G1", "REFERRED_TO", "M1"), ("M1", "REFERRED_FROM", "G1"),
+        ("M1", "CONFIRMED_BY", "C1"), ("C1", "CONFIRMS", "M1"),
+    }
