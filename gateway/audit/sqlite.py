@@ -1,0 +1,197 @@
+# ruff: noqa: S608 - SQL text is built only from this module's column constants; values are
+# always bound parameters.
+"""The audit trail in one SQLite file (WAL), for the demo and single-host installs.
+
+One connection, used from worker threads (``asyncio.to_thread``) one call at
+a time under an asyncio lock. ``BEGIN IMMEDIATE`` takes SQLite's write lock
+before the head row is read, so a second process appending to the same file
+waits instead of forking the chain. A trigger refuses UPDATE on records:
+tampering needs deliberate schema changes, and verify still catches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .chain import Anchor, ChainVerifier
+from .record import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditRecord,
+    VerifyResult,
+    canonical_citizen,
+    format_time,
+    record_from_row,
+    record_to_row,
+    seal,
+)
+from .store import check_page_size, decode_cursor, encode_cursor
+
+__all__ = ["SqliteAuditStore"]
+
+T = TypeVar("T")
+_COLUMNS = ("seq", "at", "sub", "client_id", "purpose", "operation_name", "document_hash",
+            "citizens", "centres", "unmasked_fields", "decisions", "result_count", "outcome",
+            "request_id", "prev_hash", "hash")
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS audit_record (
+    seq INTEGER PRIMARY KEY, at TEXT NOT NULL, sub TEXT, client_id TEXT, purpose TEXT,
+    operation_name TEXT, document_hash TEXT, citizens TEXT NOT NULL, centres TEXT NOT NULL,
+    unmasked_fields TEXT NOT NULL, decisions TEXT NOT NULL, result_count INTEGER NOT NULL,
+    outcome TEXT NOT NULL, request_id TEXT, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_record_at ON audit_record (at);
+CREATE TABLE IF NOT EXISTS audit_citizen (
+    citizen_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (citizen_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_anchor (
+    id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
+    last_at TEXT NOT NULL, purged_at TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_record_append_only BEFORE UPDATE ON audit_record
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}');
+"""
+_INSERT = (f"INSERT INTO audit_record ({', '.join(_COLUMNS)}) "
+           f"VALUES ({', '.join(':' + c for c in _COLUMNS)})")
+
+
+class SqliteAuditStore:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str, *, create: bool = True) -> SqliteAuditStore:
+        return cls(await asyncio.to_thread(_connect, path, create))
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._closed:
+            raise RuntimeError("audit store is closed")
+        async with self._lock:
+            return await asyncio.to_thread(fn, *args)
+
+    def _write(self, fn: Callable[[], T]) -> T:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn()
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return result
+
+    async def append(self, entry: AuditEntry) -> AuditRecord:
+        return await self._run(self._write, lambda: self._append(entry))
+
+    def _append(self, entry: AuditEntry) -> AuditRecord:
+        seq, prev = self._conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        record = seal(entry, seq + 1, dt.datetime.now(dt.UTC), prev)
+        self._conn.execute(_INSERT, record_to_row(record))
+        self._conn.executemany("INSERT INTO audit_citizen (citizen_id, seq) VALUES (?, ?)",
+                               [(c, record.seq) for c in record.citizens])
+        self._conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1",
+                           (record.seq, record.hash))
+        return record
+
+    async def query(
+        self,
+        citizen_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> tuple[list[AuditRecord], str | None]:
+        sql = f"SELECT {', '.join('r.' + c for c in _COLUMNS)} FROM audit_record r"
+        where = ["r.seq > ?"]
+        params: list[object] = [decode_cursor(after)]
+        if citizen_id is not None:
+            sql += " JOIN audit_citizen c ON c.seq = r.seq AND c.citizen_id = ?"
+            params.insert(0, canonical_citizen(citizen_id))
+        if since is not None:
+            where.append("r.at >= ?")
+            params.append(format_time(since))
+        if until is not None:
+            where.append("r.at < ?")
+            params.append(format_time(until))
+        sql += " WHERE " + " AND ".join(where) + " ORDER BY r.seq LIMIT ?"
+        params.append(check_page_size(first) + 1)
+        rows = await self._run(lambda: self._conn.execute(sql, params).fetchall())
+        records = [record_from_row(dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+        more = len(records) > first
+        records = records[:first]
+        return records, (encode_cursor(records[-1].seq) if more else None)
+
+    async def verify(self) -> VerifyResult:
+        return await self._run(self._verify)
+
+    def _verify(self) -> VerifyResult:
+        self._conn.execute("BEGIN")  # one snapshot for anchor, records and head
+        try:
+            anchor_row = self._conn.execute("SELECT seq, hash FROM audit_anchor").fetchone()
+            verifier = ChainVerifier(Anchor(*anchor_row) if anchor_row else None)
+            cursor = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM audit_record "
+                                        "ORDER BY seq")
+            for row in cursor:
+                if not verifier.feed(record_from_row(dict(zip(_COLUMNS, row, strict=True)))):
+                    break
+            cursor.close()
+            head = self._conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+            return verifier.finish(Anchor(*head) if head else Anchor(0, "missing"))
+        finally:
+            self._conn.execute("COMMIT")
+
+    async def purge_older_than(self, cutoff: dt.datetime) -> int:
+        return await self._run(self._write, lambda: self._purge(format_time(cutoff)))
+
+    def _purge(self, cutoff: str) -> int:
+        conn = self._conn
+        (keep_from,) = conn.execute("SELECT MIN(seq) FROM audit_record WHERE at >= ?",
+                                    (cutoff,)).fetchone()
+        if keep_from is None:
+            (keep_from,) = conn.execute("SELECT seq + 1 FROM audit_head WHERE id = 1").fetchone()
+        last = conn.execute("SELECT seq, hash, at FROM audit_record WHERE seq = ?",
+                            (keep_from - 1,)).fetchone()
+        if last is None:
+            return 0  # nothing older than the cutoff that is not already purged
+        conn.execute("INSERT OR REPLACE INTO audit_anchor (id, seq, hash, last_at, purged_at) "
+                     "VALUES (1, ?, ?, ?, ?)", (*last, format_time(dt.datetime.now(dt.UTC))))
+        conn.execute("DELETE FROM audit_citizen WHERE seq <= ?", (last[0],))
+        return conn.execute("DELETE FROM audit_record WHERE seq <= ?", (last[0],)).rowcount
+
+    async def writable(self) -> bool:
+        if self._closed:
+            return False
+        try:
+            await self._run(self._write, lambda: None)
+        except sqlite3.Error:
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            async with self._lock:
+                self._closed = True
+                await asyncio.to_thread(self._conn.close)
+
+
+def _connect(path: str, create: bool) -> sqlite3.Connection:
+    if path != ":memory:":
+        if not create and not Path(path).is_file():
+            raise FileNotFoundError(f"no audit database at {path}")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")  # an acknowledged audit record survives power loss
+    conn.execute("PRAGMA busy_timeout = 10000")
+    if create:
+        conn.executescript(_SCHEMA)
+    elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_head'").fetchone() is None:
+        conn.close()
+        raise LookupError(f"{path} is not an audit database")
+    return conn
