@@ -104,7 +104,7 @@ async def test_tampered_payload_refused(idp: FakeIdP, client: httpx.AsyncClient)
 async def test_signed_by_a_stranger_with_a_known_kid(
     idp: FakeIdP, client: httpx.AsyncClient
 ) -> None:
-    stranger = RSAKey.generate_key(2048, parameters={"kid": idp.keys[0].kid})
+    stranger = RSAKey.generate_key(2048, parameters={"kid": idp.keys[0].kid or ""})
     token = idp.mint(stranger)
     assert await reason_of(idp.validator(client), token) == "bad_signature"
 
