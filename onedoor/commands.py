@@ -138,5 +138,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if result.ok:
         print(f"ok: {result.checked} records, chain intact")
         return 0
+    if result.first_broken_seq is None:
+        return _fail(result.reason, code=1)
     print(f"BROKEN at record {result.first_broken_seq}: {result.reason}", file=sys.stderr)
     return 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 
 __all__ = [
     "InvalidIdentifier",
@@ -35,15 +34,13 @@ _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
-@dataclass(frozen=True, slots=True)
 class InvalidIdentifier(ValueError):
     """A malformed identifier. ``reason`` is a stable machine-readable word."""
 
-    reason: str
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 def check_char(first17: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from graphql import GraphQLError
 
 from connectors.base import Connector
+from gateway.audit import AuditStore
 from gateway.principal import Principal
 from onedoor.model import CST, Centre, MatterRecord
 
@@ -42,6 +43,12 @@ class RequestContext:
     omitted_centres: set[Centre] = field(default_factory=set)
     citizens_touched: set[str] = field(default_factory=set)
     unmasked_fields: set[str] = field(default_factory=set)
+    centres_returned: set[Centre] = field(default_factory=set)
+    records_returned: int = 0
+    # Why the caller is asking (``X-Purpose`` header) when the token has no ``purpose``.
+    purpose: str | None = None
+    # The audit store, for auditors' queries (``auditTrail``); ``None`` in unit tests.
+    audit: AuditStore | None = None
     partial_errors: list[GraphQLError] = field(default_factory=list)
 
     def can_read(self, centre: Centre) -> bool:

@@ -54,6 +54,10 @@ def _protected_flags(record: MatterRecord) -> tuple[bool, ...]:
 def present(record: MatterRecord, ctx: RequestContext) -> Matter:
     cls = MATTER_TYPES[record.centre]
     protected = _protected_flags(record)
+    # The audit record names every person whose data this answer carries.
+    ctx.citizens_touched.update(p.id_number for p in record.parties if p.id_number)
+    ctx.centres_returned.add(record.centre)
+    ctx.records_returned += 1
     extra = record.extra
     common = {
         "id": encode_id(record.centre, record.native_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
 
@@ -12,6 +13,7 @@ from onedoor import regions as ref
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import MatterStatus as DomainStatus
 
+from .audit import AuditTrailPage, audit_trail
 from .citizen import Citizen, build_citizen
 from .connection import MatterConnection, build_connection
 from .context import RequestContext
@@ -152,6 +154,21 @@ class Query:
             result.items, ctx, has_next=result.has_next, has_previous=position is not None,
             total=total,
         )
+
+    @strawberry.field(
+        description="某人个人信息的访问记录（谁、何时、为何、看了什么） / who accessed a citizen's data",
+        extensions=[requires_scopes(["audit:read"])],
+    )
+    async def audit_trail(
+        self,
+        info: strawberry.Info,
+        citizen_id: str,
+        from_: Annotated[dt.datetime | None, strawberry.argument(name="from")] = None,
+        to: dt.datetime | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> AuditTrailPage:
+        return await audit_trail(info.context, citizen_id, from_, to, first, after)
 
     @strawberry.field(description="行政区划 / an administrative division")
     def region(self, code: str) -> Region | None:

@@ -1,0 +1,87 @@
+"""The audit stage: one hash-chained record per operation that touches citizen
+data, appended before the response leaves (PIPL Art.56; MLPS 2.0 level 3).
+
+If the record cannot be written the request fails closed: the data is dropped
+and the caller gets ``AUDIT_UNAVAILABLE`` — no data without its record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from schema.context import RequestContext
+
+from ..audit import AuditEntry, AuditStore, Decision
+
+__all__ = ["AuditTrail", "entry_for"]
+
+log = logging.getLogger("onedoor.audit")
+
+_DENIAL_CODES = frozenset({"UNAUTHORIZED_FIELD_OR_TYPE", "FORBIDDEN"})
+
+
+def entry_for(
+    ctx: RequestContext, operation_name: str | None, query: str | None,
+    errors: list[GraphQLError],
+) -> AuditEntry | None:
+    """The record for this operation, or ``None`` when it touched no citizen data
+    and denied nothing (e.g. a region lookup)."""
+    decisions = [Decision("deny", "no_scope", centre=c.value) for c in sorted(
+        ctx.omitted_centres, key=lambda c: c.value)]
+    for error in errors:
+        code = (error.extensions or {}).get("code")
+        if code in _DENIAL_CODES:
+            field = ".".join(str(p) for p in error.path or ()) or None
+            decisions.append(Decision("deny", str(code).lower(), field=field))
+    touched = ctx.citizens_touched or ctx.centres_returned or ctx.centres_called
+    if not touched and not decisions:
+        return None
+    failed = any((e.extensions or {}).get("code", "").startswith("CENTRE_") for e in errors)
+    return AuditEntry(
+        sub=ctx.principal.sub,
+        client_id=ctx.principal.client_id,
+        operation_name=operation_name,
+        document_hash=hashlib.sha256(query.encode()).hexdigest() if query else None,
+        purpose=ctx.principal.purpose or ctx.purpose,
+        citizens=tuple(ctx.citizens_touched),
+        centres=tuple(c.value for c in ctx.centres_called),
+        unmasked_fields=tuple(sorted(ctx.unmasked_fields)),
+        decisions=tuple(decisions),
+        result_count=ctx.records_returned,
+        outcome="partial" if failed else ("denied" if decisions and not ctx.records_returned
+                                          else "ok"),
+        request_id=ctx.request_id,
+    )
+
+
+class AuditTrail(SchemaExtension):
+    def __init__(self, store: AuditStore) -> None:
+        self.store = store
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        yield
+        execution = self.execution_context
+        ctx = execution.context
+        result = execution.result
+        if not isinstance(ctx, RequestContext) or result is None:
+            return
+        errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
+        entry = entry_for(ctx, execution.operation_name, execution.query, errors)
+        if entry is None:
+            return
+        try:
+            await self.store.append(entry)
+        except Exception as exc:  # noqa: BLE001 - any failure to record must fail closed
+            log.error("audit append failed (%s) request_id=%s", type(exc).__name__,
+                      ctx.request_id)
+            result.data = None  # type: ignore[union-attr]
+            result.errors = [GraphQLError(  # type: ignore[union-attr]
+                "审计记录暂时无法写入，本次查询未返回数据 / the audit trail is unavailable; "
+                "no data was returned",
+                extensions={"code": "AUDIT_UNAVAILABLE", "correlationId": ctx.request_id},
+            )]
