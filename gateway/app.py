@@ -9,7 +9,10 @@ connectors together. Everything else is framework-free.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Mapping
 
 from starlette.applications import Starlette
@@ -23,7 +26,9 @@ from connectors.base import Connector
 from onedoor.model import Centre
 from schema import ExtensionFactory, build_schema
 
+from .audit import AuditStore, open_audit_store
 from .graphql_app import OneDoorGraphQL
+from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
 from .operation.limits import OperationLimits
 from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
@@ -31,21 +36,54 @@ from .settings import GatewaySettings
 
 __all__ = ["create_app"]
 
+log = logging.getLogger("onedoor.audit")
+
+
+class _AuditHolder:
+    """The audit store once opened; operations read it at request time."""
+
+    def __init__(self, store: AuditStore | None) -> None:
+        self.store = store
+
+
+async def _retention_loop(holder: _AuditHolder, days: int) -> None:
+    """Purges records past the retention period (PIPL Art.56: ≥ 3 years) once a day."""
+    while True:
+        store = holder.store
+        if store is not None:
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+            try:
+                purged = await store.purge_older_than(cutoff)
+                if purged:
+                    log.info("audit retention purged %d records", purged)
+            except Exception as exc:  # noqa: BLE001 - retention must not stop the gateway
+                log.error("audit retention failed: %s", type(exc).__name__)
+        await asyncio.sleep(24 * 3600)
+
 
 def create_app(
     settings: GatewaySettings,
     connectors: Mapping[Centre, Connector],
     authenticate: Authenticator,
     *,
+    audit: AuditStore | None = None,
     close_connectors: bool = True,
 ) -> Starlette:
-    extensions: list[ExtensionFactory] = [ErrorHygiene, lambda: OperationLimits(settings.limits)]
+    """The app; with ``audit=None`` the store named in settings is opened at start-up
+    (until it is, requests touching citizen data fail closed)."""
+    holder = _AuditHolder(audit)
+    extensions: list[ExtensionFactory] = [
+        ErrorHygiene,
+        lambda: OperationLimits(settings.limits),
+        lambda: AuditTrail(holder),
+    ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = build_schema(extensions, suggestions=settings.field_suggestions)
     graphql = OneDoorGraphQL(
         schema,
         connectors,
+        audit=holder,
         graphql_ide="graphiql" if settings.introspection else None,
         allow_queries_via_get=True,
     )
@@ -54,16 +92,39 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ready", "centres": sorted(c.value for c in connectors)})
+        store = holder.store
+        writable = store is not None and await store.writable()
+        body = {
+            "status": "ready" if writable else "not ready",
+            "config": "loaded",
+            "auditWritable": writable,
+            "centres": sorted(c.value for c in connectors),
+        }
+        return JSONResponse(body, status_code=200 if writable else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        opened = holder.store is None
+        if opened:
+            holder.store = await open_audit_store(settings.audit.url)
+        start = getattr(authenticate, "start", None)
+        if start is not None:
+            await start()
+        retention = asyncio.create_task(_retention_loop(holder, settings.audit.retention_days))
         try:
             yield
         finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
+            close = getattr(authenticate, "aclose", None)
+            if close is not None:
+                await close()
             if close_connectors:
                 for connector in connectors.values():
                     await connector.aclose()
+            if opened and holder.store is not None:
+                await holder.store.aclose()
 
     return Starlette(
         routes=[

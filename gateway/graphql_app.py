@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from onedoor.model import Centre
 from schema.context import RequestContext
 from schema.loaders import Loaders
 
+from .operation.audit import StoreHolder
 from .principal import ANONYMOUS
 
 __all__ = ["OneDoorGraphQL"]
@@ -23,17 +25,30 @@ __all__ = ["OneDoorGraphQL"]
 class OneDoorGraphQL(GraphQL[RequestContext, None]):
     """Builds a fresh :class:`RequestContext` (principal, loaders) for every request."""
 
-    def __init__(self, schema: Any, connectors: Mapping[Centre, Connector], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        connectors: Mapping[Centre, Connector],
+        *,
+        audit: StoreHolder,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(schema, **kwargs)
         self.connectors = connectors
+        self.audit = audit
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         state = request.scope.get("state", {})
+        # Headers are ASCII: a Chinese purpose arrives percent-encoded (RFC 3986).
+        raw = request.headers.get("x-purpose")
+        purpose = urllib.parse.unquote(raw) if raw else None
         return RequestContext(
             principal=state.get("principal", ANONYMOUS),
             connectors=self.connectors,
             loaders=Loaders(self.connectors),
             request_id=state.get("request_id", "-"),
+            purpose=purpose[:200] if purpose else None,
+            audit=self.audit.store,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -59,9 +60,13 @@ def entry_for(
     )
 
 
+class StoreHolder(Protocol):
+    store: AuditStore | None
+
+
 class AuditTrail(SchemaExtension):
-    def __init__(self, store: AuditStore) -> None:
-        self.store = store
+    def __init__(self, holder: StoreHolder) -> None:
+        self.holder = holder
 
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         yield
@@ -75,7 +80,9 @@ class AuditTrail(SchemaExtension):
         if entry is None:
             return
         try:
-            await self.store.append(entry)
+            if self.holder.store is None:
+                raise RuntimeError("audit store not open")
+            await self.holder.store.append(entry)
         except Exception as exc:  # noqa: BLE001 - any failure to record must fail closed
             log.error("audit append failed (%s) request_id=%s", type(exc).__name__,
                       ctx.request_id)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 
 import httpx
 
 from connectors.base import Connector
 from connectors.settings import demo_settings
 from gateway.app import create_app
+from gateway.audit import AuditStore, open_audit_store
 from gateway.middleware import InvalidToken
 from gateway.principal import Principal
 from gateway.settings import GatewaySettings, LimitsSettings
@@ -21,13 +25,17 @@ def settings(**overrides: object) -> GatewaySettings:
     return GatewaySettings(centres=demo_settings(URLS, "http://127.0.0.1:9100"), **overrides)
 
 
-def client(
+@contextlib.asynccontextmanager
+async def client(
     connectors: Mapping[Centre, Connector],
     principals: Mapping[str, Principal],
     *,
     limits: LimitsSettings | None = None,
+    audit: AuditStore | None = None,
     **overrides: object,
-) -> httpx.AsyncClient:
+) -> AsyncIterator[httpx.AsyncClient]:
+    """``async with client(...) as http``: the app over ASGI, with a fresh SQLite
+    audit store unless one is given."""
     async def authenticate(token: str) -> Principal:
         try:
             return principals[token]
@@ -36,5 +44,15 @@ def client(
 
     if limits is not None:
         overrides["limits"] = limits
-    app = create_app(settings(**overrides), connectors, authenticate, close_connectors=False)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = audit or await open_audit_store(f"sqlite:///{Path(tmp) / 'audit.sqlite'}")
+        app = create_app(settings(**overrides), connectors, authenticate, audit=store,
+                         close_connectors=False)
+        try:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+            ) as http:
+                yield http
+        finally:
+            if audit is None:
+                await store.aclose()
