@@ -139,10 +139,10 @@ class Citizens:
         return index if self.id_number(index) == canonical else None
 
     def born_19xx(self) -> npt.NDArray[np.bool_]:
-        return (self.body // 1_000_000_000 % 100) == 19
+        return np.asarray((self.body // 1_000_000_000 % 100) == 19, np.bool_)
 
     def ends_x(self) -> npt.NDArray[np.bool_]:
-        return self.check == 2
+        return np.asarray(self.check == 2, np.bool_)
 
     def name(self, i: int) -> str:
         given = GIVEN[int(self.given1[i])]

@@ -1,0 +1,1 @@
+"""Simulated centre systems for OneDoor demos and tests (see ``sandbox/API.md``)."""

@@ -1,0 +1,153 @@
+"""LEGAL_SERVICES (公共法律服务中心): REST JSON, snake_case, cursor pagination,
+OAuth2 bearer JWTs from the sandbox IdP (verified with joserfc)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from onedoor.model import CATEGORIES, CST, Centre
+from sandbox.common import BadRequest, codes, counter_party, int_param
+from sandbox.control import drop_half, is_partial
+from sandbox.idp import verify_token
+from sandbox.lifecycle import SERVICE_TYPES, STATUSES
+from sandbox.openapi import legal_spec
+from sandbox.world import Matter, World, to_cst
+
+__all__ = ["REQUIRED_SCOPE", "create_app", "render_application"]
+
+REQUIRED_SCOPE = "legal.read"
+_LABELS = ("法律咨询", "法律援助申请", "公证申请", "社区矫正", "安置帮教")
+DAY = 86_400
+
+
+def _iso(ts: int | None) -> str | None:
+    return None if ts is None else to_cst(ts).isoformat()
+
+
+def render_application(world: World, m: Matter) -> dict[str, Any]:
+    other = counter_party(world, m)
+    history: list[dict[str, Any]] = [{"at": _iso(m.received), "event": "submitted", "note": None}]
+    if m.accepted is not None:
+        history.append({"at": _iso(m.received + 600), "event": "under_review", "note": None})
+        decided = "rejected" if m.status == "rejected" else "approved"
+        history.append({"at": _iso(m.accepted), "event": decided, "note": None})
+        if m.status in ("assigned", "closed", "terminated"):
+            assigned = min(m.accepted + 3 * DAY, m.closed or world.now_ts)
+            history.append({"at": _iso(assigned), "event": "assigned", "note": "指派律师"})
+    if m.closed is not None and m.status != "rejected":
+        history.append({"at": _iso(m.closed), "event": m.status, "note": None})
+    links = []
+    if m.story == 3 and m.side == 0:
+        links.append({"target_system": "court", "target_id": m.partner_id,
+                      "type": "represents_in"})
+    age_at_submission = (to_cst(m.received).date() - m.citizen.birth).days
+    return {
+        "application_no": m.native_id, "service_type": SERVICE_TYPES[m.sub],
+        "subject": f"{CATEGORIES[m.category]}{_LABELS[m.sub]}",
+        "case_category": CATEGORIES[m.category], "status": m.status,
+        "region_code": m.region_code, "submitted_at": _iso(m.received),
+        "decision_due": to_cst(m.due - 1).date().isoformat() if m.due is not None else None,
+        "closed_at": _iso(m.closed),
+        "applicant": {"name": m.citizen.name, "id_number": m.stored_id,
+                      "phone": m.citizen.phone, "address": m.citizen.address},
+        "other_parties": [{"name": other.name, "id_number": other.id_number,
+                           "phone": other.phone, "org_code": other.org_code}],
+        "history": history, "links": links,
+        "is_minor": m.sub == 3 and age_at_submission < 18 * 365,
+    }
+
+
+def _time(raw: str | None, name: str) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be ISO 8601") from None
+    return int((value if value.tzinfo else value.replace(tzinfo=CST)).timestamp())
+
+
+def _cursor(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(raw.encode()).decode()
+        if not text.startswith("o:"):
+            raise ValueError(text)
+        return int(text[2:])
+    except ValueError:
+        raise BadRequest("invalid cursor") from None
+
+
+def create_app(world: World, *, keys: KeySet, issuer: str) -> Starlette:
+    async def applications(request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        try:
+            if not auth.lower().startswith("bearer "):
+                raise ValueError("no bearer token")
+            verify_token(auth[7:].strip(), keys, issuer, REQUIRED_SCOPE)
+        except (JoseError, ValueError):
+            return JSONResponse({"error": "invalid_token"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        try:
+            if "application_no" in request.query_params:
+                return _batch(request)
+            return _search(request)
+        except BadRequest as exc:
+            return JSONResponse({"error": "invalid_request", "error_description": str(exc)},
+                                status_code=400)
+
+    def _batch(request: Request) -> Response:
+        wanted = request.query_params.getlist("application_no")
+        if len(wanted) > 50:
+            raise BadRequest("at most 50 application_no")
+        data, not_found = [], []
+        for number in wanted:
+            row = world.row_of(Centre.LEGAL_SERVICES, number)
+            if row is None:
+                not_found.append(number)
+            else:
+                data.append(render_application(world, world.matter(row)))
+        if is_partial(request.scope):
+            data = drop_half(data)
+        return JSONResponse({"data": data, "not_found": not_found})
+
+    def _search(request: Request) -> Response:
+        q = request.query_params
+
+        def many(name: str) -> list[str] | None:
+            return q.getlist(name) or None
+
+        limit = int_param(request, "limit", 20, 1, 100)
+        offset = _cursor(q.get("cursor"))
+        overdue = q.get("overdue")
+        rows = world.search(
+            Centre.LEGAL_SERVICES, party_ids=many("id_number"), prefixes=many("region_prefix"),
+            statuses=codes(many("status"), STATUSES[1], "status"),
+            subs=codes(many("service_type"), SERVICE_TYPES, "service_type"),
+            categories=codes(many("case_category"), CATEGORIES, "case_category"),
+            received_from=_time(q.get("submitted_from"), "submitted_from"),
+            received_to=_time(q.get("submitted_to"), "submitted_to"),
+            overdue=None if overdue in (None, "") else overdue.lower() in ("true", "1"),
+        )
+        chunk = rows[offset: offset + limit]
+        more = offset + limit < len(rows)
+        cursor = base64.urlsafe_b64encode(f"o:{offset + limit}".encode()).decode() if more else None
+        return JSONResponse({"data": [render_application(world, world.matter(int(r)))
+                                      for r in chunk],
+                             "next_cursor": cursor, "total_count": len(rows)})
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(legal_spec())
+
+    return Starlette(routes=[Route("/v1/applications", applications),
+                             Route("/openapi.json", openapi)])

@@ -1,0 +1,173 @@
+"""LITIGATION (诉讼服务中心): REST JSON with epoch-millisecond times, batch reads by
+``POST /cases:batchGet``, and a real token-bucket rate limiter (429 + Retry-After)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from onedoor.model import CATEGORIES, Centre
+from sandbox.common import BadRequest, codes, counter_party, int_param, step_times, title
+from sandbox.control import drop_half, is_partial
+from sandbox.lifecycle import CASE_TYPES, STATUSES
+from sandbox.openapi import litigation_spec
+from sandbox.world import Matter, World
+
+__all__ = ["TokenBucket", "create_app", "render_case"]
+
+PROCEDURES = ("FIRST_INSTANCE", "APPEAL", "ENFORCEMENT", "PRE_LITIGATION_MEDIATION",
+              "JUDICIAL_CONFIRMATION")
+_ROLES = (("PLAINTIFF", "DEFENDANT"), ("APPELLANT", "APPELLEE"), ("APPLICANT", "RESPONDENT"),
+          ("PLAINTIFF", "DEFENDANT"), ("APPLICANT", "APPLICANT"))
+_FINAL = {"MEDIATED": "调解结案", "JUDGED": "判决/裁定", "CLOSED": "结案", "WITHDRAWN": "撤诉",
+          "DISMISSED": "驳回"}
+_RELATED = {(1, 1): "CONFIRMED_AGREEMENT", (3, 1): "LEGAL_AID", (4, 1): "PRE_LITIGATION_MEDIATION"}
+
+
+class TokenBucket:
+    """``rate`` tokens per second, at most ``burst`` banked; one per request."""
+
+    def __init__(self, rate: float = 50.0, burst: int = 50) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def _ms(ts: int | None) -> int | None:
+    return None if ts is None else ts * 1000
+
+
+def render_case(world: World, m: Matter) -> dict[str, Any]:
+    other = counter_party(world, m)
+    code, name = world.court_name(m.region_code[:6])
+    first, second = _ROLES[m.sub]
+    entries = ["立案"]
+    if m.accepted is not None:
+        entries.append("受理")
+    if m.status == "TRIAL" or (m.closed is not None and m.sub in (0, 1)):
+        entries.append("开庭")
+    if m.closed is not None:
+        entries.append(_FINAL[m.status])
+    docket = [{"ts": int(at.timestamp() * 1000), "entry": entry}
+              for at, entry in zip(step_times(m, len(entries), world.now_ts), entries, strict=True)]
+    docket[0]["ts"] = m.received * 1000 + m.tie
+    related = []
+    if (m.story, m.side) in _RELATED:
+        related.append({"kind": _RELATED[(m.story, m.side)], "ref": m.partner_id})
+    return {
+        "caseNumber": m.native_id, "court": {"code": code, "name": name},
+        "caseType": CASE_TYPES[m.sub], "procedure": PROCEDURES[m.sub],
+        "cause": CATEGORIES[m.category], "title": title(world, m), "state": m.status,
+        "regionCode": m.region_code, "filedAt": m.received * 1000 + m.tie,
+        "deadlineAt": _ms(m.due), "closedAt": _ms(m.closed),
+        "parties": [
+            {"role": first, "name": m.citizen.name, "idNo": m.stored_id, "tel": m.citizen.phone},
+            {"role": second, "name": other.name, "idNo": other.id_number, "tel": other.phone},
+        ],
+        "docket": docket, "related": related,
+    }
+
+
+def _error(status: int, name: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": {"code": status, "status": name, "message": message}},
+                        status_code=status, headers=headers)
+
+
+def create_app(world: World, *, bucket: TokenBucket | None = None) -> Starlette:
+    limiter = bucket or TokenBucket()
+
+    async def guard(request: Request) -> Response | None:
+        if not request.headers.get("x-client-id"):
+            return _error(400, "INVALID_ARGUMENT", "X-Client-Id header is required")
+        if not limiter.take():
+            return _error(429, "RESOURCE_EXHAUSTED", "rate limit exceeded",
+                          {"Retry-After": "1"})
+        return None
+
+    async def batch_get(request: Request) -> Response:
+        if (refused := await guard(request)) is not None:
+            return refused
+        try:
+            body = json.loads(await request.body())
+            numbers = body["caseNumbers"]
+            if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return _error(400, "INVALID_ARGUMENT", "body must be {\"caseNumbers\": [string]}")
+        if len(numbers) > 100:
+            return _error(400, "INVALID_ARGUMENT", "at most 100 caseNumbers")
+        cases, not_found = [], []
+        for number in numbers:
+            row = world.row_of(Centre.LITIGATION, number)
+            if row is None:
+                not_found.append(number)
+            else:
+                cases.append(render_case(world, world.matter(row)))
+        if is_partial(request.scope):
+            cases = drop_half(cases)
+        return JSONResponse({"cases": cases, "notFound": not_found})
+
+    async def search(request: Request) -> Response:
+        if (refused := await guard(request)) is not None:
+            return refused
+        q = request.query_params
+
+        def many(name: str) -> list[str] | None:
+            return q.getlist(name) or None
+
+        try:
+            size = int_param(request, "pageSize", 20, 1, 100)
+            offset = _token(q.get("pageToken"))
+            low = int_param(request, "filedFrom", -1, -(10**15), 10**15)
+            high = int_param(request, "filedTo", -1, -(10**15), 10**15)
+            overdue = q.get("overdue")
+            rows = world.search(
+                Centre.LITIGATION, party_ids=many("partyIdNo"), prefixes=many("regionPrefix"),
+                statuses=codes(many("state"), STATUSES[3], "state"),
+                categories=codes(many("cause"), CATEGORIES, "cause"),
+                received_from=-(-low // 1000) if "filedFrom" in q else None,
+                received_to=high // 1000 if "filedTo" in q else None,
+                overdue=None if overdue in (None, "") else overdue.lower() in ("true", "1"),
+            )
+        except BadRequest as exc:
+            return _error(400, "INVALID_ARGUMENT", str(exc))
+        payload: dict[str, Any] = {
+            "cases": [render_case(world, world.matter(int(r)))
+                      for r in rows[offset: offset + size]],
+            "totalSize": len(rows)}
+        if offset + size < len(rows):
+            payload["nextPageToken"] = base64.urlsafe_b64encode(
+                f"p{offset + size}".encode()).decode()
+        return JSONResponse(payload)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(litigation_spec())
+
+    return Starlette(routes=[Route("/cases:batchGet", batch_get, methods=["POST"]),
+                             Route("/cases", search), Route("/openapi.json", openapi)])
+
+
+def _token(raw: str | None) -> int:
+    if not raw:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(raw.encode()).decode()
+        return int(text[1:]) if text.startswith("p") else int("x")
+    except ValueError:
+        raise BadRequest("invalid pageToken") from None

@@ -1,0 +1,150 @@
+"""PETITIONS (信访中心): a legacy XML service with ``YYYYMMDD`` dates and no batch read.
+
+Stored resident IDs are what the office typed in years ago: some legacy
+15-digit numbers and lowercase ``x``; ``sfzh`` matches that string exactly.
+The ``partial`` fault has nothing to halve here (there is no batch read).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from onedoor.model import CATEGORIES, CST, Centre
+from sandbox.common import BadRequest, codes, counter_party, int_param, step_times
+from sandbox.lifecycle import STATUSES, XFLB
+from sandbox.openapi import petitions_spec
+from sandbox.world import Matter, World, to_cst
+
+__all__ = ["create_app", "render_record"]
+
+_STEP = {"02": "受理", "03": "转送", "04": "交办", "05": "办理中", "06": "办结", "07": "不予受理"}
+_GL = {(2, 1): ("TJ", "ZXF"), (5, 1): ("WG", "WGSJ")}
+_TITLES = ("反映{c}问题", "请求解决{c}纠纷", "投诉{c}问题处理不当", "对{c}问题提出意见")
+
+
+def _date(ts: int | None) -> str:
+    return "" if ts is None else to_cst(ts).strftime("%Y%m%d")
+
+
+def _add(parent: ET.Element, tag: str, text: str | None = "") -> ET.Element:
+    element = ET.SubElement(parent, tag)
+    element.text = text or ""
+    return element
+
+
+def render_record(world: World, m: Matter) -> ET.Element:
+    rng = m.rng
+    category = CATEGORIES[m.category]
+    root = ET.Element("xfjl")
+    _add(root, "xfbh", m.native_id)
+    _add(root, "bt", _TITLES[int(rng.integers(len(_TITLES)))].format(c=category))
+    _add(root, "xfxs", str(int(rng.integers(1, 6))))
+    _add(root, "xflb", XFLB[m.sub])
+    _add(root, "nrfl", category)
+    _add(root, "zt", m.status)
+    _add(root, "qhdm", m.region_code)
+    _add(root, "djrq", _date(m.received))
+    _add(root, "djsj", to_cst(m.received).strftime("%H%M%S"))
+    _add(root, "slrq", _date(m.accepted))
+    _add(root, "slqx", _date(m.due - 1 if m.due is not None else None))
+    _add(root, "blqx", _date(m.due2 - 1 if m.due2 is not None else None))
+    _add(root, "bjrq", _date(m.closed))
+    xfr = ET.SubElement(root, "xfr")
+    for tag, text in (("xm", m.citizen.name), ("sfzh", m.stored_id), ("dh", m.citizen.phone),
+                      ("dz", m.citizen.address)):
+        _add(xfr, tag, text)
+    if XFLB[m.sub] == "JJKG" and rng.random() < 0.3:
+        _add(xfr, "jm", "1")  # a whistle-blower: must never reach the accused (条例 Art.30)
+    _add(ET.SubElement(root, "bfyr"), "xm", counter_party(world, m).name)
+    steps = ["登记"]
+    if m.accepted is not None:
+        steps.append("不予受理" if m.status == "07" else "受理")
+        if m.status in ("03", "04", "05", "06"):
+            steps.append(_STEP[m.status] if m.status != "06" else "办理中")
+        if m.status == "06":
+            steps.append("办结")
+    lcjl = ET.SubElement(root, "lcjl")
+    for at, step in zip(step_times(m, len(steps), world.now_ts), steps, strict=True):
+        jl = ET.SubElement(lcjl, "jl")
+        _add(jl, "rq", at.strftime("%Y%m%d"))
+        _add(jl, "dz", step)
+        _add(jl, "sm", "")
+    glxx = ET.SubElement(root, "glxx")
+    if (m.story, m.side) in _GL:
+        system, kind = _GL[(m.story, m.side)]
+        gl = ET.SubElement(glxx, "gl")
+        _add(gl, "xt", system)
+        _add(gl, "bh", m.partner_id)
+        _add(gl, "lx", kind)
+    return root
+
+
+def _xml(element: ET.Element, status: int = 200) -> Response:
+    body = ET.tostring(element, encoding="unicode", short_empty_elements=False)
+    return Response('<?xml version="1.0" encoding="UTF-8"?>' + body, status_code=status,
+                    media_type="application/xml; charset=utf-8")
+
+
+def _error(code: str, status: int, message: str | None = None) -> Response:
+    root = ET.Element("error")
+    _add(root, "code", code)
+    if message:
+        _add(root, "msg", message)
+    return _xml(root, status)
+
+
+def _day(raw: str | None, name: str, *, end: bool) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        day = dt.datetime.strptime(raw, "%Y%m%d").replace(tzinfo=CST)
+    except ValueError:
+        raise BadRequest(f"{name} must be YYYYMMDD") from None
+    return int(day.timestamp()) + (86_399 if end else 0)
+
+
+def create_app(world: World) -> Starlette:
+    async def item(request: Request) -> Response:
+        number = request.query_params.get("xfbh", "")
+        row = world.row_of(Centre.PETITIONS, number)
+        if row is None:
+            return _error("NOT_FOUND", 404)
+        return _xml(render_record(world, world.matter(row)))
+
+    async def query(request: Request) -> Response:
+        q = request.query_params
+
+        def many(name: str) -> list[str] | None:
+            return q.getlist(name) or None
+
+        try:
+            start = int_param(request, "start", 0, 0, 10**9)
+            rows_wanted = int_param(request, "rows", 20, 1, 50)
+            rows = world.search(
+                Centre.PETITIONS, party_ids=many("sfzh"), prefixes=many("qhdm"),
+                statuses=codes(many("zt"), STATUSES[2], "zt"),
+                subs=codes(many("lb"), XFLB, "lb"),
+                categories=codes(many("nrfl"), CATEGORIES, "nrfl"),
+                received_from=_day(q.get("ksrq"), "ksrq", end=False),
+                received_to=_day(q.get("jsrq"), "jsrq", end=True),
+                overdue=True if q.get("cq") == "1" else None,
+            )
+        except BadRequest as exc:
+            return _error("BAD_REQUEST", 400, str(exc))
+        result = ET.Element("result")
+        _add(result, "total", str(len(rows)))
+        for r in rows[start: start + rows_wanted]:
+            result.append(render_record(world, world.matter(int(r))))
+        return _xml(result)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(petitions_spec())
+
+    return Starlette(routes=[Route("/xf/item", item), Route("/xf/query", query),
+                             Route("/openapi.json", openapi)])
