@@ -28,10 +28,10 @@ from schema import ExtensionFactory, build_schema
 
 from .audit import AuditStore, open_audit_store
 from .graphql_app import OneDoorGraphQL
+from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
 from .operation.limits import OperationLimits
-from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .settings import GatewaySettings
 
 __all__ = ["create_app"]
@@ -56,7 +56,7 @@ async def _retention_loop(holder: _AuditHolder, days: int) -> None:
                 purged = await store.purge_older_than(cutoff)
                 if purged:
                     log.info("audit retention purged %d records", purged)
-            except Exception as exc:  # noqa: BLE001 - retention must not stop the gateway
+            except Exception as exc:
                 log.error("audit retention failed: %s", type(exc).__name__)
         await asyncio.sleep(24 * 3600)
 

@@ -64,13 +64,13 @@ def demo_settings_for(
 
 
 async def run_demo(
-    port: int, state_dir: Path, *, seed: int, citizens: int, latency_ms: float
+    port: int, state_dir: Path, *, seed: int, matters: int | None, latency_ms: int
 ) -> None:
-    from sandbox.idp import mint_token
     from sandbox.runner import run_sandbox
 
-    state_dir.mkdir(parents=True, exist_ok=True)
-    async with run_sandbox(port, state_dir, seed=seed, citizens=citizens,
+    from sandbox.idp import mint_token
+
+    async with run_sandbox(port, state_dir, seed=seed, matters=matters,
                            latency_ms=latency_ms) as sb:
         settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port)
         (state_dir / _STATE_FILE).write_text(json.dumps({"issuer": sb.idp_url, "port": port}))

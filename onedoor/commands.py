@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -39,11 +40,10 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from gateway.demo import run_demo
 
-    try:
-        asyncio.run(run_demo(args.port, args.state_dir, seed=args.seed, citizens=args.citizens,
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(args.port, args.state_dir, seed=args.seed, matters=args.matters,
                              latency_ms=args.latency_ms))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -51,7 +51,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from onedoor.model import Centre
 
     if args.sandbox_command == "fault":
-        from sandbox.runner import set_fault
+        from sandbox.client import set_fault
 
         index = list(Centre).index(Centre(args.centre))
         url = f"http://127.0.0.1:{args.port + 101 + index}"
@@ -64,10 +64,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         return 0
     from sandbox.runner import serve_forever
 
-    try:
-        serve_forever(args.port, args.state_dir, seed=args.seed, latency_ms=args.latency_ms)
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_forever(args.port, args.state_dir, seed=args.seed, matters=args.matters,
+                      latency_ms=args.latency_ms)
     return 0
 
 
@@ -139,6 +138,6 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"ok: {result.checked} records, chain intact")
         return 0
     if result.first_broken_seq is None:
-        return _fail(result.reason, code=1)
+        return _fail(result.reason or "audit trail unreadable", code=1)
     print(f"BROKEN at record {result.first_broken_seq}: {result.reason}", file=sys.stderr)
     return 1

@@ -17,8 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "CST",
     "CATEGORIES",
+    "CST",
     "Centre",
     "EventRecord",
     "LinkRecord",

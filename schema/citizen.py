@@ -32,7 +32,9 @@ class TimelineEntry:
     matter: Matter = strawberry.field(description="所属事项 / the matter")
 
 
-@strawberry.type(description="群众（实有人口基础数据，来自综治中心） / a resident, from the governance centre's base data")
+@strawberry.type(
+    description="群众（实有人口基础数据，来自综治中心） / a resident, from the governance centre's base data"
+)
 class Citizen:
     id_number: str = strawberry.field(description="公民身份号码（无 pii:read 时脱敏） / resident ID")
     name: str = strawberry.field(description="姓名（无 pii:read 时脱敏） / name")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-
 from connectors.errors import CentreError
 from onedoor.model import Centre, MatterRecord
 

@@ -33,8 +33,8 @@ class Loaders:
     def __init__(self, connectors: Mapping[Centre, Connector]) -> None:
         self._connectors = connectors
         self.centres_called: set[Centre] = set()
-        self.by_id: dict[Centre, DataLoader] = {}
-        self.by_citizen: dict[Centre, DataLoader] = {}
+        self.by_id: dict[Centre, DataLoader[str, MatterRecord | None]] = {}
+        self.by_citizen: dict[Centre, DataLoader[str, list[MatterRecord]]] = {}
         for centre, connector in connectors.items():
             limit = _BATCH_LIMITS.get(centre, 50)
             self.by_id[centre] = DataLoader(

@@ -12,6 +12,7 @@ import datetime as dt
 from enum import Enum
 
 import strawberry
+
 from connectors.errors import CentreError
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import MatterRecord
@@ -133,7 +134,10 @@ class Matter(Node):
         return out
 
 
-@strawberry.type(description="矛调案件 / a mediation case (矛盾纠纷调解中心)", directives=type_scopes("mediation:read"))
+@strawberry.type(
+    description="矛调案件 / a mediation case (矛盾纠纷调解中心)",
+    directives=type_scopes("mediation:read"),
+)
 class MediationCase(Matter):
     mediation_type: str | None = strawberry.field(
         description="调解类型（人民调解、行政调解…） / mediation type"
@@ -144,7 +148,10 @@ class MediationCase(Matter):
     )
 
 
-@strawberry.type(description="公共法律服务事项 / a legal-services request (12348)", directives=type_scopes("legal:read"))
+@strawberry.type(
+    description="公共法律服务事项 / a legal-services request (12348)",
+    directives=type_scopes("legal:read"),
+)
 class LegalServiceRequest(Matter):
     service_type: str = strawberry.field(
         description="服务类型（LEGAL_AID 法律援助、CONSULTATION 法律咨询…） / service type"
@@ -154,7 +161,10 @@ class LegalServiceRequest(Matter):
     )
 
 
-@strawberry.type(description="信访件 / a petition (信访工作条例)", directives=type_scopes("petitions:read"))
+@strawberry.type(
+    description="信访件 / a petition (信访工作条例)",
+    directives=type_scopes("petitions:read"),
+)
 class Petition(Matter):
     channel: str | None = strawberry.field(description="信访形式（网上、来信、来电、传真、走访） / channel")
     petition_type: str | None = strawberry.field(
@@ -168,7 +178,10 @@ class Petition(Matter):
     )
 
 
-@strawberry.type(description="法院案件 / a court case (诉讼服务中心)", directives=type_scopes("litigation:read"))
+@strawberry.type(
+    description="法院案件 / a court case (诉讼服务中心)",
+    directives=type_scopes("litigation:read"),
+)
 class CourtCase(Matter):
     case_number: str = strawberry.field(description="案号，如（2024）青2301民初12号 / case number")
     court: str | None = strawberry.field(description="法院 / court")
@@ -177,7 +190,10 @@ class CourtCase(Matter):
     )
 
 
-@strawberry.type(description="网格事件 / a grid event (综治中心)", directives=type_scopes("governance:read"))
+@strawberry.type(
+    description="网格事件 / a grid event (综治中心)",
+    directives=type_scopes("governance:read"),
+)
 class GridEvent(Matter):
     grid_code: str | None = strawberry.field(description="网格编码 / grid code")
     event_type: str | None = strawberry.field(description="事件类型 / event type")

@@ -9,6 +9,8 @@ in 检举控告 petitions (信访工作条例 Art.30) and minors in community co
 
 from __future__ import annotations
 
+from typing import Any
+
 from gateway import masking
 from onedoor.model import MatterRecord, PartyKind, PartyRecord
 
@@ -59,7 +61,7 @@ def present(record: MatterRecord, ctx: RequestContext) -> Matter:
     ctx.centres_returned.add(record.centre)
     ctx.records_returned += 1
     extra = record.extra
-    common = {
+    common: dict[str, Any] = {
         "id": encode_id(record.centre, record.native_id),
         "centre": Centre[record.centre.name],
         "reference": record.reference,
@@ -79,7 +81,7 @@ def present(record: MatterRecord, ctx: RequestContext) -> Matter:
         "events": [MatterEvent(at=e.at, action=e.action, note=e.note) for e in record.events],
         "record": record,
     }
-    specific = {name: extra.get(name) for name in _SPECIFIC[cls.__name__]}
+    specific: dict[str, Any] = {name: extra.get(name) for name in _SPECIFIC[cls.__name__]}
     if cls.__name__ == "CourtCase" and not specific["case_number"]:
         specific["case_number"] = record.reference
     if cls.__name__ == "LegalServiceRequest" and not specific["service_type"]:

@@ -59,12 +59,26 @@ async def _citizen(ctx: RequestContext, id_number: str, path: list[str | int]) -
         raise centre_error(exc) from exc
     if resident is None:
         return None
-    if not (ctx.principal.in_jurisdiction(resident.region_code) or ctx.self_service):
-        # Outside the caller's jurisdiction the person is visible only through a
-        # matter inside it; otherwise they behave as unknown.
-        if not await citizen_records(ctx, id_number, None, path):
-            return None
+    # Outside the caller's jurisdiction a person is visible only through a matter
+    # inside it; otherwise they behave as unknown.
+    outside = not (ctx.principal.in_jurisdiction(resident.region_code) or ctx.self_service)
+    if outside and not await citizen_records(ctx, id_number, None, path):
+        return None
     return build_citizen(id_number, resident, ctx)
+
+
+async def _matter(ctx: RequestContext, global_id: str) -> Matter | None:
+    centre, native_id = global_id_arg(global_id)
+    if not ctx.may_call(centre):
+        ctx.omitted_centres.add(centre)
+        return None
+    try:
+        record = await ctx.loaders.matter(centre, native_id)
+    except CentreError as exc:
+        raise centre_error(exc) from exc
+    if record is None or not ctx.visible(record):
+        return None
+    return present(record, ctx)
 
 
 @strawberry.type(description="查询入口 / queries")
@@ -90,23 +104,12 @@ class Query:
     @strawberry.field(description="按全局ID查询事项 / a matter by global id",
                       extensions=[requires_scopes(*READ_ANY)])
     async def matter(self, info: strawberry.Info, id: strawberry.ID) -> Matter | None:
-        ctx: RequestContext = info.context
-        centre, native_id = global_id_arg(id)
-        if not ctx.may_call(centre):
-            ctx.omitted_centres.add(centre)
-            return None
-        try:
-            record = await ctx.loaders.matter(centre, native_id)
-        except CentreError as exc:
-            raise centre_error(exc) from exc
-        if record is None or not ctx.visible(record):
-            return None
-        return present(record, ctx)
+        return await _matter(info.context, id)
 
     @strawberry.field(description="按全局ID查询任意对象 / any object by global id",
                       extensions=[requires_scopes(*READ_ANY)])
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
-        return await Query.matter(self, info, id)
+        return await _matter(info.context, id)
 
     @strawberry.field(description="跨中心事项列表（按受理时间倒序合并） / matters across centres, newest first",
                       extensions=[requires_scopes(*READ_ANY[:-1])])

@@ -38,7 +38,10 @@ class RequiresScopes:
 class ScopePermission(BasePermission):
     def __init__(self, groups: Sequence[Sequence[str]]) -> None:
         self.groups = tuple(tuple(g) for g in groups)
-        self._schema_directive = RequiresScopes(scopes=[list(g) for g in self.groups])
+        # strawberry reads the printed directive per instance (see LIBRARY-NOTES).
+        self._schema_directive = RequiresScopes(  # type: ignore[misc]
+            scopes=[list(g) for g in self.groups]
+        )
         self.message = "无权访问该字段 / not authorised for this field or type"
         self.error_extensions = {
             "code": "UNAUTHORIZED_FIELD_OR_TYPE",

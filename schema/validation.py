@@ -3,7 +3,6 @@ errors with a field and a stable reason, never a 500."""
 
 from __future__ import annotations
 
-
 from onedoor import identifiers, regions
 from onedoor.model import Centre
 

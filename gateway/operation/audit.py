@@ -68,7 +68,7 @@ class AuditTrail(SchemaExtension):
     def __init__(self, holder: StoreHolder) -> None:
         self.holder = holder
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         execution = self.execution_context
         ctx = execution.context
@@ -83,11 +83,11 @@ class AuditTrail(SchemaExtension):
             if self.holder.store is None:
                 raise RuntimeError("audit store not open")
             await self.holder.store.append(entry)
-        except Exception as exc:  # noqa: BLE001 - any failure to record must fail closed
+        except Exception as exc:
             log.error("audit append failed (%s) request_id=%s", type(exc).__name__,
                       ctx.request_id)
-            result.data = None  # type: ignore[union-attr]
-            result.errors = [GraphQLError(  # type: ignore[union-attr]
+            result.data = None
+            result.errors = [GraphQLError(
                 "审计记录暂时无法写入，本次查询未返回数据 / the audit trail is unavailable; "
                 "no data was returned",
                 extensions={"code": "AUDIT_UNAVAILABLE", "correlationId": ctx.request_id},

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import tempfile
-from urllib.parse import quote
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from gateway.audit import AuditEntry, AuditRecord, open_audit_store
 from gateway.principal import Principal

@@ -48,7 +48,7 @@ def _codes(body: dict[str, object]) -> list[str]:
 )
 async def test_limits_refuse_with_stable_codes(query: str, limits: LimitsSettings | None,
                                                code: str) -> None:
-    status, body, _ = await _post(query, limits)
+    _, body, _ = await _post(query, limits)
     assert code in _codes(body)
     assert body.get("data") is None
 
