@@ -57,7 +57,7 @@ def render_case(world: World, m: Matter) -> dict[str, Any]:
         "regionCode": m.region_code, "acceptTime": to_cst(m.received).strftime(_FMT),
         "deadline": to_cst((m.due or m.received) - 1).date().isoformat(),
         "finishTime": to_cst(m.closed).strftime(_FMT) if m.closed is not None else None,
-        "agreementReached": (True if agreed else False) if closed else None,
+        "agreementReached": agreed if closed else None,
         "agreementForm": ("WRITTEN" if written else "ORAL") if agreed else None,
         "parties": [
             {"role": "SQR", "partyType": "1", "name": m.citizen.name,

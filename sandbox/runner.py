@@ -1,0 +1,125 @@
+"""Start the identity provider and the five centres on loopback, in this event loop.
+
+Each app gets its own uvicorn server on a socket we bind first, so the URLs are
+known before anything serves (the IdP's issuer URL is baked into its tokens).
+uvicorn's signal capture is disabled: the caller owns Ctrl-C.
+
+>>> async with run_sandbox(None, tmp_path) as sb:
+...     httpx.get(sb.urls[Centre.MEDIATION] + "/api/cases", headers=...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import signal
+import socket
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from onedoor.model import Centre
+from sandbox import governance, idp, legal, litigation, mediation, petitions
+from sandbox.client import get_stats, set_fault
+from sandbox.control import Control, SandboxMiddleware
+from sandbox.world import World
+
+__all__ = ["Sandbox", "get_stats", "run_sandbox", "serve_forever", "set_fault"]
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Sandbox:
+    urls: dict[Centre, str]
+    idp_url: str
+    world: World
+    state_dir: Path
+    controls: dict[Centre, Control] = field(default_factory=dict)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # several servers share one process: signals are handled by our caller
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _apps(world: World, state_dir: Path, idp_url: str,
+          controls: dict[Centre, Control]) -> list[ASGIApp]:
+    keys = idp.public_key_set(state_dir)
+    raw: dict[Centre, ASGIApp] = {
+        Centre.MEDIATION: mediation.create_app(world),
+        Centre.LEGAL_SERVICES: legal.create_app(world, keys=keys, issuer=idp_url),
+        Centre.PETITIONS: petitions.create_app(world),
+        Centre.LITIGATION: litigation.create_app(world),
+        Centre.GOVERNANCE: governance.create_app(world),
+    }
+    return [idp.create_app(state_dir, idp_url)] + [
+        SandboxMiddleware(raw[c], controls[c]) for c in Centre]
+
+
+@contextlib.asynccontextmanager
+async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
+                      matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
+                      now: dt.datetime | None = None) -> AsyncIterator[Sandbox]:
+    """Serve the IdP on ``base_port+100`` and the centres on ``+101…+105``
+    (``None``: free ephemeral ports); stop them all on exit."""
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    world = World(seed, matters=matters, now=now)
+    sockets = [_bind(0 if base_port is None else base_port + 100 + i) for i in range(6)]
+    urls = [f"http://{HOST}:{s.getsockname()[1]}" for s in sockets]
+    controls = {c: Control(c.value, latency_ms=latency_ms, jitter_ms=jitter_ms) for c in Centre}
+    servers = [
+        _Server(uvicorn.Config(app, log_level="warning", lifespan="off", http="h11",
+                               access_log=False, timeout_graceful_shutdown=2))
+        for app in _apps(world, state_dir, urls[0], controls)
+    ]
+    tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets,
+                                                                               strict=True)]
+    try:
+        while not all(s.started for s in servers):
+            if failed := [t for t in tasks if t.done()]:
+                await failed[0]  # re-raise the start-up failure
+                raise RuntimeError("a sandbox server stopped during start-up")
+            await asyncio.sleep(0.01)
+        yield Sandbox(urls=dict(zip(Centre, urls[1:], strict=True)), idp_url=urls[0],
+                      world=world, state_dir=state_dir, controls=controls)
+    finally:
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sock in sockets:
+            sock.close()
+
+
+def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
+                  matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0) -> None:
+    """Blocking: run the sandbox until SIGINT/SIGTERM (``onedoor sandbox``)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with run_sandbox(base_port, state_dir, seed=seed, matters=matters,
+                               latency_ms=latency_ms, jitter_ms=jitter_ms) as sb:
+            print(f"identity provider  {sb.idp_url}", flush=True)
+            for centre, url in sb.urls.items():
+                print(f"{centre.value:<18} {url}", flush=True)
+            await stop.wait()
+
+    asyncio.run(main())
