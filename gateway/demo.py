@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 import uvicorn
 
@@ -19,7 +22,7 @@ from .personas import DEMO_AUDIENCE, PERSONAS, persona_claims
 from .runtime import build_gateway
 from .settings import AuditSettings, AuthSettings, GatewaySettings, IssuerSettings
 
-__all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_settings_for", "run_demo"]
+__all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_samples", "demo_settings_for", "run_demo"]
 
 EXAMPLE_QUERY = """\
 query Dashboard($id: String!) {
@@ -36,6 +39,21 @@ query Dashboard($id: String!) {
 }"""
 
 _STATE_FILE = "demo.json"
+
+
+def demo_samples(world: Any, n: int = 3, region_prefix: str = "6323") -> list[str]:
+    """Citizens worth showing: matters at all five centres with cross-centre links,
+    the first living in the caseworker persona's jurisdiction (Huangnan 632300)."""
+    cols, people = world.cols, world.people
+    bits = np.zeros(people.n, np.uint8)
+    np.bitwise_or.at(bits, cols.citizen, (1 << cols.centre.astype(np.uint8)))
+    linked = np.zeros(people.n, bool)
+    linked[cols.citizen[cols.link >= 0]] = True
+    candidates = [str(people.id_number(int(i))) for i in np.flatnonzero((bits == 0b11111) & linked)]
+    local = [c for c in candidates if c.startswith(region_prefix)]
+    ordered = local[:1] + [c for c in candidates if c not in local[:1]]
+    picked = ordered[:n]
+    return picked if picked else list(world.sample_citizens(n))
 
 
 def demo_issuer(state_dir: Path) -> str:
@@ -77,7 +95,7 @@ async def run_demo(
         app = build_gateway(settings)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))
-        samples = sb.world.sample_citizens(3)
+        samples = demo_samples(sb.world)
         print(f"OneDoor demo — GraphiQL: http://127.0.0.1:{port}/graphql")
         for centre, url in sb.urls.items():
             print(f"centre {centre.value}: {url}")

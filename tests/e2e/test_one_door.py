@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
 import pytest
 
+from gateway.demo import demo_samples
 from onedoor.model import Centre
 from schema.ids import decode_id
 
@@ -24,14 +24,7 @@ query Nested($id: String!) { citizen(idNumber: $id) { name
 
 
 def _linked_citizen_in_all_centres(od: OneDoor) -> str:
-    world = od.sandbox.world
-    cols = world.cols
-    bits = np.zeros(world.people.n, np.uint8)
-    np.bitwise_or.at(bits, cols.citizen, (1 << cols.centre.astype(np.uint8)))
-    linked = np.zeros(world.people.n, bool)
-    linked[cols.citizen[cols.link >= 0]] = True
-    index = int(np.flatnonzero((bits == 0b11111) & linked)[0])
-    return str(world.people.id_number(index))
+    return demo_samples(od.sandbox.world, 1)[0]
 
 
 async def test_a_citizen_has_matters_from_all_five_centres_with_links(onedoor: OneDoor) -> None:

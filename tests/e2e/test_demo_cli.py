@@ -1,0 +1,86 @@
+"""`onedoor demo` as a newcomer runs it: a real process, real ports, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from gateway.demo import EXAMPLE_QUERY
+
+
+def _free_base_port() -> int:
+    """A base port whose +0 and +100…+105 are all free on loopback."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + 105 > 65535:
+            continue
+        try:
+            for offset in (0, *range(100, 106)):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free port range")
+
+
+def test_demo_starts_answers_with_printed_token_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_base_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "onedoor.cli", "demo", "--port", str(port), "--state-dir",
+         str(tmp_path / "state")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C stops everything"):
+                break
+        out = "\n".join(lines)
+        assert f"http://127.0.0.1:{port}/graphql" in out, out
+        samples = [ln.split(": ", 1)[1] for ln in lines if ln.startswith("sample citizen: ")]
+        assert len(samples) == 3 and all(len(s) == 18 for s in samples)
+        token = next(ln.split(": ", 1)[1] for ln in lines if ln.startswith("token caseworker: "))
+        for _ in range(50):  # uvicorn binds just after the banner
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=json.dumps({"query": EXAMPLE_QUERY, "variables": {"id": samples[0]}}).encode(),
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                )
+                body = json.load(urllib.request.urlopen(request, timeout=10))
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("gateway never answered")
+        assert "errors" not in body, body
+        nodes = body["data"]["citizen"]["matters"]["nodes"]
+        assert {n["centre"] for n in nodes} == {
+            "MEDIATION", "LEGAL_SERVICES", "PETITIONS", "LITIGATION", "GOVERNANCE"}
+        assert any(n["links"] for n in nodes)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            code = process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        process.stdout.close()
+    assert code == 0
