@@ -12,12 +12,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from connectors.registry import build_connectors
 from gateway.app import create_app
 from gateway.audit import AuditStore, open_audit_store
 from gateway.auth import build_authenticator
 from gateway.demo import demo_settings_for
 from gateway.personas import persona_claims
-from connectors.registry import build_connectors
 from sandbox.idp import mint_token
 from sandbox.runner import Sandbox, run_sandbox
 
