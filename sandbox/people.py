@@ -17,7 +17,6 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from onedoor.identifiers import check_char
 from onedoor.regions import Region, get_region, villages
 
 __all__ = ["Citizen", "Citizens", "org_name", "uscc", "village_table"]
@@ -178,8 +177,3 @@ def _check_index(body: I64) -> npt.NDArray[np.int8]:
         total += (body // 10 ** (16 - k) % 10) * w
     return (total % 11).astype(np.int8)
 
-
-def _selfcheck(citizens: Citizens, i: int) -> bool:
-    """Vectorised check characters agree with :func:`onedoor.identifiers.check_char`."""
-    ident = citizens.id_number(i)
-    return check_char(ident[:17]) == ident[17]

@@ -51,7 +51,11 @@ class _Server(uvicorn.Server):
 def _bind(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((HOST, port))
+    try:
+        sock.bind((HOST, port))
+    except OSError:
+        sock.close()
+        raise
     sock.listen(128)
     sock.setblocking(False)
     return sock
@@ -80,7 +84,14 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     world = World(seed, matters=matters, now=now)
-    sockets = [_bind(0 if base_port is None else base_port + 100 + i) for i in range(6)]
+    sockets: list[socket.socket] = []
+    try:
+        for i in range(6):
+            sockets.append(_bind(0 if base_port is None else base_port + 100 + i))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
     urls = [f"http://{HOST}:{s.getsockname()[1]}" for s in sockets]
     controls = {c: Control(c.value, latency_ms=latency_ms, jitter_ms=jitter_ms) for c in Centre}
     servers = [

@@ -6,6 +6,7 @@ not stored: a centre asks for :meth:`World.matter` and renders the row with a
 per-row RNG seeded from ``(seed, row)``, so the same id always yields the same
 record. Searches are numpy masks over one centre's contiguous slice.
 
+>>> from onedoor.model import Centre
 >>> w = World(seed=1, matters=2000)
 >>> m = w.matter(w.rows(Centre.MEDIATION)[0])
 >>> w.row_of(Centre.MEDIATION, m.native_id) == m.row
