@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 import uvicorn
 
 from connectors.settings import demo_settings
@@ -84,9 +83,8 @@ def demo_settings_for(
 async def run_demo(
     port: int, state_dir: Path, *, seed: int, matters: int | None, latency_ms: int
 ) -> None:
-    from sandbox.runner import run_sandbox
-
     from sandbox.idp import mint_token
+    from sandbox.runner import run_sandbox
 
     async with run_sandbox(port, state_dir, seed=seed, matters=matters,
                            latency_ms=latency_ms) as sb:
