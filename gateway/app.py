@@ -79,7 +79,8 @@ def create_app(
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    schema = build_schema(extensions, suggestions=settings.field_suggestions)
+    schema = build_schema(extensions, suggestions=settings.field_suggestions,
+                          max_batch=settings.limits.max_batch)
     graphql = OneDoorGraphQL(
         schema,
         connectors,

@@ -37,6 +37,16 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
         self.connectors = connectors
         self.audit = audit
 
+    async def execute_single(
+        self, request: Any, request_adapter: Any, sub_response: Any, context: RequestContext,
+        root_value: None, request_data: Any,
+    ) -> Any:
+        # strawberry runs a batch's operations concurrently with one context;
+        # each gets its own so trackers (audit, omitted centres) stay per operation.
+        return await super().execute_single(
+            request, request_adapter, sub_response, context.fork(), root_value, request_data
+        )
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:

@@ -51,13 +51,16 @@ def _log_unexpected(error: GraphQLError, request_id: str) -> None:
 
 
 def build_schema(
-    extensions: Sequence[ExtensionFactory] = (), *, suggestions: bool = True
+    extensions: Sequence[ExtensionFactory] = (), *, suggestions: bool = True, max_batch: int = 10
 ) -> strawberry.Schema:
     return OneDoorSchema(
         query=Query,
         types=[MediationCase, LegalServiceRequest, Petition, CourtCase, GridEvent],
         extensions=[PartialResults, *extensions],
-        config=StrawberryConfig(disable_field_suggestions=not suggestions),
+        config=StrawberryConfig(
+            disable_field_suggestions=not suggestions,
+            batching_config={"max_operations": max_batch},
+        ),
     )
 
 

@@ -51,6 +51,16 @@ class RequestContext:
     audit: AuditStore | None = None
     partial_errors: list[GraphQLError] = field(default_factory=list)
 
+    def fork(self) -> RequestContext:
+        """A fresh context for one operation of a batched (array) request: same
+        caller, own loaders and own record of what it touched, so each operation
+        gets its own exact audit record."""
+        return RequestContext(
+            principal=self.principal, connectors=self.connectors,
+            loaders=Loaders(self.connectors), request_id=self.request_id,
+            purpose=self.purpose, audit=self.audit,
+        )
+
     def can_read(self, centre: Centre) -> bool:
         return CENTRE_SCOPES[centre] in self.principal.scopes
 

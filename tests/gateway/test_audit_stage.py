@@ -94,3 +94,22 @@ async def test_auditors_see_who_looked_and_nothing_outside_their_jurisdiction() 
         # Bob lives in Karamay: the narrow auditor sees his (empty) trail, no error.
         assert (await _post(http, "narrow", trail_q, id=BOB))["data"]["auditTrail"] == {
             "entries": [], "hasNextPage": False}
+
+
+async def test_each_operation_of_a_batch_has_its_own_audit_record() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = await open_audit_store(f"sqlite:///{Path(tmp) / 'a.sqlite'}")
+        try:
+            async with client(_centres(), {"a": AUDITOR}, audit=store) as http:
+                response = await http.post("/graphql", headers={"Authorization": "Bearer a"}, json=[
+                    {"query": CITIZEN_Q, "variables": {"id": ALICE}},
+                    {"query": CITIZEN_Q, "variables": {"id": BOB}},
+                ])
+            assert response.status_code == 200
+            records, _ = await store.query(None)
+            assert len(records) == 2
+            # Operations run concurrently on one HTTP request; neither record may
+            # pick up the other's citizen.
+            assert {r.citizens for r in records} == {(ALICE,), (BOB,)}
+        finally:
+            await store.aclose()

@@ -112,3 +112,14 @@ async def test_introspection_is_off_in_production_settings() -> None:
     assert body.get("data") is None and body["errors"]
     _, body, _ = await _post("{ __schema { queryType { name } } }", introspection=True)
     assert body["data"] == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+async def test_batched_requests_are_capped_and_each_operation_stands_alone() -> None:
+    query = {"query": '{ region(code: "632300") { name } }'}
+    async with client(_centres(), {"good": CASEWORKER}, limits=LimitsSettings(max_batch=3)) as http:
+        ok = await http.post("/graphql", json=[query] * 3, headers={"Authorization": "Bearer good"})
+        too_many = await http.post("/graphql", json=[query] * 4,
+                                   headers={"Authorization": "Bearer good"})
+    assert ok.status_code == 200
+    assert [r["data"]["region"]["name"] for r in ok.json()] == ["黄南藏族自治州"] * 3
+    assert too_many.status_code == 400
