@@ -9,6 +9,7 @@ anything else.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -37,6 +38,7 @@ __all__ = [
     "canonical_id",
     "category_of",
     "chunks",
+    "collect_offset_pages",
     "collect_pages",
     "decoding",
     "end_of_day",
@@ -238,6 +240,30 @@ async def collect_pages(
         if cursor is None or not page or len(items) >= limit:
             break
     return tuple(items[: max(0, limit)]), total
+
+
+async def collect_offset_pages(
+    fetch: Fetch, limit: int, max_page: int, *, eager_pages: int = 4
+) -> tuple[tuple[MatterRecord, ...], int]:
+    """Page an offset-based search (``start``/``rows``). The offsets are known in
+    advance, so a list of a few pages (a screenful) is requested all at once —
+    one round trip on the critical path, not one per page. A large ``limit``
+    (a cap, not an expected size) first learns the total from page one, then
+    fetches only the pages that exist, concurrently."""
+    if limit <= max_page:
+        return await collect_pages(fetch, 0, limit, max_page)
+    if limit <= eager_pages * max_page:
+        starts = range(0, limit, max_page)
+        pages = await asyncio.gather(*(fetch(s, min(max_page, limit - s)) for s in starts))
+        items = [record for page, _, _ in pages for record in page]
+        return tuple(items[:limit]), pages[0][1]
+    first_page, total, _ = await fetch(0, max_page)
+    end = min(limit, total)
+    rest = await asyncio.gather(
+        *(fetch(s, min(max_page, end - s)) for s in range(max_page, end, max_page))
+    )
+    items = [*first_page, *(record for page, _, _ in rest for record in page)]
+    return tuple(items[:limit]), total
 
 
 def expect_status(centre: Centre, response: httpx.Response, *ok: int) -> None:

@@ -36,7 +36,7 @@ from onedoor.model import (
 from ._common import (
     canonical_id,
     category_of,
-    collect_pages,
+    collect_offset_pages,
     decoding,
     end_of_day,
     expect_status,
@@ -293,7 +293,7 @@ class PetitionsConnector(SearchConnector):
             end = start + len(items)
             return items, total, (end if end < total else None)
 
-        return await collect_pages(fetch, 0, limit, MAX_PAGE)
+        return await collect_offset_pages(fetch, limit, MAX_PAGE)
 
     async def _probe(self) -> object:
         return await self._query([("start", "0"), ("rows", "1")])

@@ -71,19 +71,23 @@ class MergeResult:
 
 async def _centre_slice(
     fetch: Fetch, centre: Centre, base: ListQuery, want: int, after: Position | None
-) -> tuple[list[MatterRecord], int]:
+) -> tuple[list[MatterRecord], int, int]:
+    """Up to ``want`` of this centre's items after the cursor, the total of the
+    unrestricted query when there is no cursor, and how many items after the
+    cursor the centre holds in all (for ``hasNextPage``)."""
     received_to = base.received_to
     if after is not None and (received_to is None or after[0] < received_to):
         received_to = after[0]
-    limit = want
+    limit = max(want, 1)
     for _ in range(_MAX_REFETCH):
         page = await fetch(centre, dataclasses.replace(base, received_to=received_to, limit=limit))
         items = [r for r in page.items if after is None or is_after(r, after)]
+        skipped = sum(1 for r in page.items if after is not None and not is_after(r, after))
         if len(page.items) < limit or len(items) >= want:
-            return items[:want], page.total
+            return items[:want], page.total, page.total - skipped
         # Items tied with the cursor's timestamp used up the page: widen and ask again.
         limit *= 2
-    return items[:want], page.total
+    return items[:want], page.total, page.total - skipped
 
 
 async def merge_centres(
@@ -93,13 +97,18 @@ async def merge_centres(
     first: int,
     after: Position | None,
 ) -> MergeResult:
-    """One page of the merged list; a failing centre is reported, not fatal."""
-    want = first + 1  # one extra tells us whether a next page exists
+    """One page of the merged list; a failing centre is reported, not fatal.
+
+    Each centre is asked for ``first`` items in one call (no "+1" probe, which
+    would push a 100-item page past most centres' page size): whether a next
+    page exists follows from the centres' totals.
+    """
     results = await asyncio.gather(
-        *(_centre_slice(fetch, c, base, want, after) for c in centres), return_exceptions=True
+        *(_centre_slice(fetch, c, base, first, after) for c in centres), return_exceptions=True
     )
     merged: list[MatterRecord] = []
     totals: dict[Centre, int] = {}
+    remaining = 0
     errors: dict[Centre, CentreError] = {}
     for centre, result in zip(centres, results, strict=True):
         if isinstance(result, CentreError):
@@ -107,13 +116,14 @@ async def merge_centres(
         elif isinstance(result, BaseException):
             raise result
         else:
-            items, total = result
+            items, total, after_cursor = result
             merged.extend(items)
             totals[centre] = total
+            remaining += after_cursor
     ordered = sort_records(merged)
     return MergeResult(
         items=ordered[:first],
-        has_next=len(ordered) > first,
+        has_next=remaining > first,
         totals=totals if after is None else None,
         errors=errors,
     )

@@ -61,7 +61,7 @@ async def test_each_centre_is_asked_for_one_page_only() -> None:
     centres = _world([(rng.randrange(5), rng.randrange(10_000)) for _ in range(500)])
 
     async def fetch(centre: Centre, query: ListQuery) -> MatterPage:
-        assert query.limit == 11  # first + 1, never the whole list
+        assert query.limit == 10  # one page's worth, never the whole list
         return await centres[centre].list_matters(query)
 
     page = await merge_centres(fetch, list(Centre), ListQuery(), 10, None)

@@ -1,0 +1,31 @@
+"""Shared connector helpers: paging strategies."""
+
+from __future__ import annotations
+
+import asyncio
+
+from connectors._common import collect_offset_pages
+
+
+async def test_offset_pages_for_a_screenful_are_requested_together() -> None:
+    in_flight = 0
+    peak = 0
+    calls: list[tuple[int, int]] = []
+
+    async def fetch(start: int, size: int) -> tuple[list[object], int, int | None]:
+        nonlocal in_flight, peak
+        calls.append((start, size))
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0)
+        in_flight -= 1
+        total = 130
+        return [object()] * max(0, min(size, total - start)), total, None
+
+    items, total = await collect_offset_pages(fetch, 100, 50)  # type: ignore[arg-type]
+    assert (len(items), total) == (100, 130)
+    assert sorted(calls) == [(0, 50), (50, 50)] and peak == 2  # one round trip
+    calls.clear()
+    items, total = await collect_offset_pages(fetch, 2000, 50)  # type: ignore[arg-type]
+    # A cap, not a screenful: page one learns the total, then only real pages.
+    assert len(items) == 130 and sorted(calls) == [(0, 50), (50, 50), (100, 30)]
