@@ -1,0 +1,1 @@
+"""Benchmarks: the gateway over the sandbox centres on real loopback sockets."""

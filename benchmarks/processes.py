@@ -1,0 +1,129 @@
+"""Start and stop the processes a benchmark measures: the sandbox centres and
+the gateway (``onedoor serve``), each a real process on loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["free_base_port", "gateway", "rss_kb", "sandbox", "wait_for_port", "worker_pids"]
+
+CONFIG = """\
+mode = "production"
+host = "127.0.0.1"
+port = {port}
+[auth]
+reject_anonymous = true
+[[auth.issuers]]
+issuer = "{idp}"
+jwks_url = "{idp}/.well-known/jwks.json"
+audiences = ["onedoor"]
+[audit]
+url = "sqlite:///{state}/audit.sqlite"
+[limits]
+max_cost = 100000
+[centres.mediation]
+base_url = "http://127.0.0.1:{m}"
+[centres.legal_services]
+base_url = "http://127.0.0.1:{l}"
+token_url = "{idp}/oauth/token"
+[centres.petitions]
+base_url = "http://127.0.0.1:{p}"
+[centres.litigation]
+base_url = "http://127.0.0.1:{c}"
+[centres.governance]
+base_url = "http://127.0.0.1:{g}"
+"""
+
+
+def free_base_port() -> int:
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + 106 > 65535:
+            continue
+        try:
+            for offset in (0, 1, *range(100, 106)):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free port range")
+
+
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def sandbox(base: int, state: Path, latency_ms: int, matters: int | None) -> Iterator[None]:
+    cmd = [sys.executable, "-m", "onedoor.cli", "sandbox", "--port", str(base), "--state-dir",
+           str(state), "--latency-ms", str(latency_ms)]
+    if matters:
+        cmd += ["--matters", str(matters)]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for offset in range(100, 106):
+            wait_for_port(base + offset)
+        yield
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def gateway(base: int, state: Path, workers: int) -> Iterator[subprocess.Popen[bytes]]:
+    port = base + 1
+    idp = f"http://127.0.0.1:{base + 100}"
+    config = state / f"gateway-{workers}.toml"
+    config.write_text(CONFIG.format(port=port, idp=idp, state=state, m=base + 101, l=base + 102,
+                                    p=base + 103, c=base + 104, g=base + 105))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "onedoor.cli", "serve", "--config", str(config), "--workers",
+         str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        wait_for_port(port)
+        yield process
+    finally:
+        _stop(process)
+
+
+def worker_pids(master: int) -> list[int]:
+    """uvicorn's worker processes (or the master itself when it serves alone)."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    kids = [int(p) for p in children.read_text().split()] if children.exists() else []
+    # With --workers N > 1 uvicorn's children include a multiprocessing resource
+    # tracker; workers are the ones that hold the listening socket's memory.
+    return kids if kids else [master]
+
+
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
