@@ -33,6 +33,7 @@ from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
 from .operation.limits import OperationLimits
 from .settings import GatewaySettings
+from .telemetry.core import Telemetry
 
 __all__ = ["create_app"]
 
@@ -68,11 +69,15 @@ def create_app(
     *,
     audit: AuditStore | None = None,
     close_connectors: bool = True,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
     """The app; with ``audit=None`` the store named in settings is opened at start-up
     (until it is, requests touching citizen data fail closed)."""
-    holder = _AuditHolder(audit)
+    telemetry = telemetry or Telemetry(settings.telemetry, logging=settings.logging)
+    connectors = telemetry.connectors(connectors)
+    holder = _AuditHolder(telemetry.audit(audit) if audit is not None else None)
     extensions: list[ExtensionFactory] = [
+        telemetry.extension,
         ErrorHygiene,
         lambda: OperationLimits(settings.limits),
         lambda: AuditTrail(holder),
@@ -107,7 +112,7 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         opened = holder.store is None
         if opened:
-            holder.store = await open_audit_store(settings.audit.url)
+            holder.store = telemetry.audit(await open_audit_store(settings.audit.url))
         start = getattr(authenticate, "start", None)
         if start is not None:
             await start()
@@ -132,9 +137,12 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route(telemetry.settings.metrics_path, telemetry.endpoint),
         ],
         middleware=[
+            *telemetry.outer_middleware(),
             Middleware(RequestIdMiddleware),
+            *telemetry.middleware(),
             Middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes),
             Middleware(
                 AuthMiddleware,

@@ -25,6 +25,8 @@ from pydantic_settings import (
 
 from connectors.settings import ConnectorsSettings
 
+from .telemetry.config import LoggingSettings, TelemetrySettings
+
 __all__ = [
     "AuditSettings",
     "AuthSettings",
@@ -87,6 +89,8 @@ class GatewaySettings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     limits: LimitsSettings = LimitsSettings()
+    logging: LoggingSettings = LoggingSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
     centres: ConnectorsSettings
 
     @classmethod

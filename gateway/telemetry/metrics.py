@@ -1,0 +1,104 @@
+"""The gateway's Prometheus metrics, one registry per app.
+
+A per-app :class:`CollectorRegistry` keeps tests that build many apps from
+colliding. With ``--workers N`` > 1 every worker is a separate process:
+``onedoor serve`` then points ``PROMETHEUS_MULTIPROC_DIR`` at an empty
+directory *before* prometheus-client is imported, the instruments write to
+memory-mapped files there, and ``/metrics`` aggregates all workers with
+:class:`MultiProcessCollector` (gauges say how: ``livesum``, ``livemax``).
+
+Metric names (see docs/operations.md)::
+
+    onedoor_http_requests_in_flight                          gauge
+    onedoor_graphql_operations_total{operation,outcome}      counter
+    onedoor_graphql_operation_duration_seconds{operation}    histogram
+    onedoor_graphql_errors_total{code}                       counter
+    onedoor_centre_calls_total{centre,call,outcome}          counter
+    onedoor_centre_call_duration_seconds{centre,call}        histogram
+    onedoor_centre_errors_total{centre,code}                 counter
+    onedoor_centre_breaker_state{centre}                     gauge 0 closed, 1 half-open, 2 open
+    onedoor_cache_requests_total{result}                     counter (hit | miss)
+    onedoor_audit_appends_total{outcome}                     counter (ok | failed)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "multiprocess_dir"]
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BREAKER_STATES = {"closed": 0, "half_open": 1, "half-open": 1, "open": 2}
+
+
+def multiprocess_dir() -> str | None:
+    """The shared directory when several worker processes serve one port."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class Metrics:
+    """Instruments plus the exposition for ``/metrics``."""
+
+    def __init__(self, *, max_operation_names: int = 200) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.in_flight = Gauge("onedoor_http_requests_in_flight", "HTTP requests being served",
+                               registry=r, multiprocess_mode="livesum")
+        self.operations = Counter("onedoor_graphql_operations_total", "GraphQL operations",
+                                  ["operation", "outcome"], registry=r)
+        self.operation_seconds = Histogram(
+            "onedoor_graphql_operation_duration_seconds", "GraphQL operation latency",
+            ["operation"], registry=r, buckets=_LATENCY_BUCKETS)
+        self.errors = Counter("onedoor_graphql_errors_total", "GraphQL errors by extensions.code",
+                              ["code"], registry=r)
+        self.centre_calls = Counter("onedoor_centre_calls_total", "Connector calls per centre",
+                                    ["centre", "call", "outcome"], registry=r)
+        self.centre_seconds = Histogram(
+            "onedoor_centre_call_duration_seconds", "Connector call latency (retries included)",
+            ["centre", "call"], registry=r, buckets=_LATENCY_BUCKETS)
+        self.centre_errors = Counter("onedoor_centre_errors_total", "Connector failures by code",
+                                     ["centre", "code"], registry=r)
+        self.breaker = Gauge("onedoor_centre_breaker_state",
+                             "Circuit breaker: 0 closed, 1 half-open, 2 open", ["centre"],
+                             registry=r, multiprocess_mode="livemax")
+        self.cache = Counter("onedoor_cache_requests_total", "Centre cache lookups", ["result"],
+                             registry=r)
+        self.audit_appends = Counter("onedoor_audit_appends_total", "Audit record appends",
+                                     ["outcome"], registry=r)
+        self._names: set[str] = set()
+        self._max_names = max_operation_names
+        self._lock = threading.Lock()
+
+    def operation_label(self, name: str | None) -> str:
+        """A bounded label for a client-chosen operation name."""
+        if not name:
+            return "anonymous"
+        if not _NAME.match(name):
+            return "invalid"
+        with self._lock:
+            if name in self._names:
+                return name
+            if len(self._names) < self._max_names:
+                self._names.add(name)
+                return name
+        return "other"
+
+    def set_breaker(self, centre: str, state: object) -> None:
+        value = BREAKER_STATES.get(str(getattr(state, "value", state)).lower())
+        if value is not None:
+            self.breaker.labels(centre).set(value)
+
+    def exposition(self) -> bytes:
+        """The text format; across all workers when running multi-process."""
+        if multiprocess_dir() is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
