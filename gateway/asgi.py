@@ -14,4 +14,8 @@ __all__ = ["app_factory"]
 
 
 def app_factory() -> Starlette:
-    return build_gateway(load_settings(Path(os.environ["ONEDOOR_CONFIG"])))
+    from .telemetry.logs import configure_logging
+
+    settings = load_settings(Path(os.environ["ONEDOOR_CONFIG"]))
+    configure_logging(settings.logging)  # per worker: each is its own process
+    return build_gateway(settings)

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=7)
     sandbox.add_argument("--matters", type=int, default=None)
     sandbox.add_argument("--latency-ms", type=int, default=0)
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 in a container)")
+    sandbox.add_argument("--public-host", default=None,
+                         help="host name the gateway reaches the sandbox by (issuer URL)")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command")
     fault = sandbox_sub.add_parser("fault", help="set a fault on a running centre")
     fault.add_argument("centre", choices=_CENTRES)

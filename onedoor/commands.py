@@ -66,7 +66,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(args.port, args.state_dir, seed=args.seed, matters=args.matters,
-                      latency_ms=args.latency_ms)
+                      latency_ms=args.latency_ms, host=args.host, public_host=args.public_host)
     return 0
 
 
@@ -80,13 +80,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     os.environ["ONEDOOR_CONFIG"] = str(args.config.resolve())
+    if args.workers > 1:
+        from gateway.telemetry.multiprocess import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir()
+    from gateway.telemetry.logs import configure_logging
+
+    configure_logging(settings.logging)
     uvicorn.run(
         "gateway.asgi:app_factory",
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers,
-        log_level="info",
+        log_level=settings.logging.level.lower(),
+        log_config=None,  # gateway.telemetry.logs formats every line as JSON
+        access_log=False,  # ours omits the query string (GET variables hold resident IDs)
         proxy_headers=True,
         timeout_graceful_shutdown=20,
     )

@@ -48,14 +48,14 @@ class _Server(uvicorn.Server):
         yield  # several servers share one process: signals are handled by our caller
 
 
-def _bind(port: int) -> socket.socket:
+def _bind(port: int, host: str = HOST) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted sockets inherit this: without it a keep-alive response written as
     # headers then body waits ~40 ms for the client's delayed ACK (Nagle).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        sock.bind((HOST, port))
+        sock.bind((host, port))
     except OSError:
         sock.close()
         raise
@@ -81,21 +81,25 @@ def _apps(world: World, state_dir: Path, idp_url: str,
 @contextlib.asynccontextmanager
 async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
                       matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
-                      now: dt.datetime | None = None) -> AsyncIterator[Sandbox]:
+                      now: dt.datetime | None = None, host: str = HOST,
+                      public_host: str | None = None) -> AsyncIterator[Sandbox]:
     """Serve the IdP on ``base_port+100`` and the centres on ``+101…+105``
-    (``None``: free ephemeral ports); stop them all on exit."""
+    (``None``: free ephemeral ports); stop them all on exit. ``host`` is the bind
+    address (``0.0.0.0`` in a container); ``public_host`` the name others reach
+    it by, which the IdP bakes into its tokens as the issuer."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     world = World(seed, matters=matters, now=now)
     sockets: list[socket.socket] = []
     try:
         for i in range(6):
-            sockets.append(_bind(0 if base_port is None else base_port + 100 + i))
+            sockets.append(_bind(0 if base_port is None else base_port + 100 + i, host))
     except OSError:
         for sock in sockets:
             sock.close()
         raise
-    urls = [f"http://{HOST}:{s.getsockname()[1]}" for s in sockets]
+    name = public_host or (HOST if host in ("0.0.0.0", "::") else host)  # noqa: S104
+    urls = [f"http://{name}:{s.getsockname()[1]}" for s in sockets]
     controls = {c: Control(c.value, latency_ms=latency_ms, jitter_ms=jitter_ms) for c in Centre}
     servers = [
         _Server(uvicorn.Config(app, log_level="warning", lifespan="off", http="h11",
@@ -121,7 +125,8 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
 
 
 def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
-                  matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0) -> None:
+                  matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
+                  host: str = HOST, public_host: str | None = None) -> None:
     """Blocking: run the sandbox until SIGINT/SIGTERM (``onedoor sandbox``)."""
 
     async def main() -> None:
@@ -130,7 +135,8 @@ def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with run_sandbox(base_port, state_dir, seed=seed, matters=matters,
-                               latency_ms=latency_ms, jitter_ms=jitter_ms) as sb:
+                               latency_ms=latency_ms, jitter_ms=jitter_ms, host=host,
+                               public_host=public_host) as sb:
             print(f"identity provider  {sb.idp_url}", flush=True)
             for centre, url in sb.urls.items():
                 print(f"{centre.value:<18} {url}", flush=True)
