@@ -11,6 +11,7 @@ link to a matter the request has already seen costs no backend call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 
 from aiodataloader import DataLoader
@@ -43,6 +44,7 @@ class Loaders:
             self.by_citizen[centre] = DataLoader(
                 self._by_citizen_fn(connector), max_batch_size=limit, get_cache_key=str
             )
+        self._prefetched: dict[tuple[Centre, str], asyncio.Future[list[MatterRecord]]] = {}
         self.residents = DataLoader(self._residents, max_batch_size=100, get_cache_key=str)
 
     def _by_id_fn(self, connector: Connector):  # type: ignore[no-untyped-def]
@@ -81,9 +83,27 @@ class Loaders:
         return result
 
     async def matters_of(self, centre: Centre, id_number: str) -> list[MatterRecord]:
-        result: list[MatterRecord] = await self.by_citizen[centre].load(id_number)
+        prefetched = self._prefetched.get((centre, id_number))
+        pending = prefetched if prefetched is not None else self.by_citizen[centre].load(id_number)
+        result: list[MatterRecord] = await pending
         return result
+
+    def prefetch_matters_of(self, centre: Centre, id_number: str) -> None:
+        """Queue the citizen search now; a later :meth:`matters_of` joins it.
+        A failure surfaces there, where the field reports it."""
+        future = self.by_citizen[centre].load(id_number)
+        future.add_done_callback(_consume)
+        # Kept here because the loader forgets failed keys: the resolver must see
+        # this outcome, not trigger a second call.
+        self._prefetched[(centre, id_number)] = future
 
     async def resident(self, id_number: str) -> ResidentRecord | None:
         result: ResidentRecord | None = await self.residents.load(id_number)
         return result
+
+
+def _consume(future: asyncio.Future[list[MatterRecord]]) -> None:
+    # Retrieve the exception so an unawaited prefetch never logs "never retrieved";
+    # the awaiting resolver re-raises it from the loader's cache.
+    if not future.cancelled():
+        future.exception()

@@ -52,7 +52,30 @@ def _intersect(filter_prefix: str | None, jurisdiction: tuple[str, ...]) -> tupl
     return tuple(j for j in jurisdiction if j.startswith(filter_prefix))
 
 
-async def _citizen(ctx: RequestContext, id_number: str, path: list[str | int]) -> Citizen | None:
+_NEEDS_MATTERS = frozenset({"matters", "timeline", "trace"})
+
+
+def _wants_matters(info: strawberry.Info) -> bool:
+    """Whether the selection under this field reads the citizen's matters."""
+    pending = list(info.selected_fields)
+    while pending:
+        node = pending.pop()
+        for child in getattr(node, "selections", ()):
+            if getattr(child, "name", None) in _NEEDS_MATTERS:
+                return True
+            if not hasattr(child, "name") or getattr(child, "type_condition", None) is not None:
+                pending.append(child)  # inline fragment or fragment spread
+    return False
+
+
+async def _citizen(ctx: RequestContext, id_number: str, info: strawberry.Info) -> Citizen | None:
+    path = info.path.as_list()
+    if _wants_matters(info):
+        # Start the centres' citizen searches now, beside the base-data lookup,
+        # instead of one level later: both are needed, neither depends on the other.
+        for centre in ctx.connectors:
+            if ctx.may_call(centre):
+                ctx.loaders.prefetch_matters_of(centre, id_number)
     try:
         resident = await ctx.loaders.resident(id_number)
     except CentreError as exc:
@@ -91,7 +114,7 @@ class Query:
         principal = ctx.principal
         if principal.has("citizen:self") and canonical != principal.citizen_id:
             raise forbidden("只能查询本人信息 / a citizen token may read only its own data")
-        return await _citizen(ctx, canonical, info.path.as_list())
+        return await _citizen(ctx, canonical, info)
 
     @strawberry.field(description="本人（citizen:self 令牌） / the citizen the token belongs to",
                       extensions=[requires_scopes(["citizen:self"])])
@@ -99,7 +122,7 @@ class Query:
         ctx: RequestContext = info.context
         if not ctx.self_service or ctx.principal.citizen_id is None:
             raise forbidden("需要 citizen:self 令牌 / needs a citizen:self token")
-        return await _citizen(ctx, ctx.principal.citizen_id, info.path.as_list())
+        return await _citizen(ctx, ctx.principal.citizen_id, info)
 
     @strawberry.field(description="按全局ID查询事项 / a matter by global id",
                       extensions=[requires_scopes(*READ_ANY)])

@@ -207,3 +207,27 @@ async def test_trace_follows_links_beyond_the_citizens_own_matters_in_time_order
         ("G1", "REFERRED_TO", "M1"), ("M1", "REFERRED_FROM", "G1"),
         ("M1", "CONFIRMED_BY", "C1"), ("C1", "CONFIRMS", "M1"),
     }
+
+
+async def test_citizen_searches_start_beside_the_base_data_lookup_not_after() -> None:
+    import asyncio
+
+    centres = _centres()
+    governance = centres[Centre.GOVERNANCE]
+    release = asyncio.Event()
+    searches_before_release: list[int] = []
+    original = governance.get_residents
+
+    async def slow_residents(ids: Any) -> Any:
+        await asyncio.sleep(0)  # let the other centres' batches dispatch
+        searches_before_release.append(
+            sum(c.calls["find_by_citizens"] for c in centres.values()))
+        release.set()
+        return await original(ids)
+
+    governance.get_residents = slow_residents  # type: ignore[method-assign]
+    result = await _run(DASHBOARD, _context(centres), id=ALICE)
+    assert result.errors is None and release.is_set()
+    # All five searches were already under way while the resident was looked up:
+    # one level of centre calls, not two.
+    assert searches_before_release == [5]
