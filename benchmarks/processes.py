@@ -100,17 +100,19 @@ def gateway(base: int, state: Path, workers: int) -> Iterator[subprocess.Popen[b
     config = state / f"gateway-{workers}.toml"
     config.write_text(CONFIG.format(port=port, idp=idp, state=state, m=base + 101, l=base + 102,
                                     p=base + 103, c=base + 104, g=base + 105))
+    log = (state / f"gateway-{workers}.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "onedoor.cli", "serve", "--config", str(config), "--workers",
          str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "ONEDOOR_LOGGING__LEVEL": "WARNING"},
     )
     try:
         wait_for_port(port)
         yield process
     finally:
         _stop(process)
+        log.close()
 
 
 def worker_pids(master: int) -> list[int]:

@@ -123,7 +123,8 @@ def _pct(values: list[float], q: float) -> float:
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"latency_ms": args.latency_ms, "scenarios": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        state = Path(tmp)
+        state = Path(args.state_dir) if args.state_dir else Path(tmp)
+        state.mkdir(parents=True, exist_ok=True)
         base = free_base_port()
         with sandbox(base, state, args.latency_ms, None):
             bench = Bench(base, state, args.latency_ms)
@@ -203,6 +204,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--long", type=int, default=20000)
+    parser.add_argument("--state-dir", default=None, help="keep keys and logs here")
     args = parser.parse_args()
     results = asyncio.run(measure(args))
     results["concurrency"] = args.concurrency
