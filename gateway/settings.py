@@ -85,6 +85,8 @@ class GatewaySettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     introspection: bool = False
     field_suggestions: bool = False
+    # Serve as an Apollo Federation v2 subgraph (_service, _entities, @key) for a supergraph router.
+    subgraph: bool = False
     state_dir: Path = Path(".onedoor")
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()

@@ -51,8 +51,14 @@ def _log_unexpected(error: GraphQLError, request_id: str) -> None:
 
 
 def build_schema(
-    extensions: Sequence[ExtensionFactory] = (), *, suggestions: bool = True, max_batch: int = 10
+    extensions: Sequence[ExtensionFactory] = (), *, suggestions: bool = True, max_batch: int = 10,
+    federation: bool = False,
 ) -> strawberry.Schema:
+    """``federation=True``: the Apollo Federation v2 subgraph (:mod:`schema.subgraph`)."""
+    if federation:
+        from .subgraph import build_subgraph
+
+        return build_subgraph(extensions, suggestions=suggestions, max_batch=max_batch)
     return OneDoorSchema(
         query=Query,
         types=[MediationCase, LegalServiceRequest, Petition, CourtCase, GridEvent],
