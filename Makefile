@@ -38,6 +38,8 @@ pytest: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/onedoor schema > schema/schema.graphql
+	$(BIN)/python -m schema.subgraph > schema/subgraph.graphql
+	$(BIN)/python -m schema.reference > docs/schema-reference.md
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

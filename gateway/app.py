@@ -85,7 +85,7 @@ def create_app(
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     schema = build_schema(extensions, suggestions=settings.field_suggestions,
-                          max_batch=settings.limits.max_batch)
+                          max_batch=settings.limits.max_batch, federation=settings.subgraph)
     graphql = OneDoorGraphQL(
         schema,
         connectors,

@@ -73,3 +73,12 @@ def _governance():  # type: ignore[no-untyped-def]
     from onedoor.model import Centre
 
     return Centre.GOVERNANCE
+
+
+def test_schema_reference_is_generated_from_the_sdl() -> None:
+    from schema.reference import reference_markdown
+
+    doc = Path(__file__).parents[2] / "docs" / "schema-reference.md"
+    assert doc.read_text(encoding="utf-8") == reference_markdown(), (
+        "docs/schema-reference.md is stale: run `make schema`")
+    assert "### Citizen" in reference_markdown() and "| `citizen(idNumber: String!)`" in reference_markdown()
