@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,6 +89,16 @@ def sandbox(base: int, state: Path, latency_ms: int, matters: int | None) -> Ite
     try:
         for offset in range(100, 106):
             wait_for_port(base + offset)
+        # Ports are bound before the apps exist: wait until the identity
+        # provider answers, so its key is on disk before anyone mints a token.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ValueError):
+                url = f"http://127.0.0.1:{base + 100}/.well-known/jwks.json"
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            time.sleep(0.1)
         yield
     finally:
         _stop(process)

@@ -58,7 +58,8 @@ class Bench:
         self.citizens = demo_samples(world, 40, region_prefix="")
         self.regions = ["632301", "630102", "650203", "620881", "431302"]
         claims = persona_claims("auditor")
-        self.token = mint_token(state, claims, ttl=3600)
+        issuer = f"http://127.0.0.1:{base + 100}"
+        self.token = mint_token(state, {"iss": issuer, **claims}, ttl=3600)
 
     def body(self, scenario: str, n: int) -> dict[str, Any]:
         if scenario == "dashboard":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -39,7 +40,7 @@ KEY_FILE = "idp-private.pem"
 ISSUER_FILE = "idp-issuer"
 # client id -> (secret, allowed scopes)
 DEMO_CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "onedoor-legal": ("legal-demo-secret", ("legal.read",)),
+    "onedoor-legal": ("legal-demo-secret", ("legal.read", "legal.write")),
 }
 
 
@@ -50,8 +51,18 @@ def load_key(state_dir: Path) -> RSAKey:
         return RSAKey.import_key(path.read_bytes())
     path.parent.mkdir(parents=True, exist_ok=True)
     key = RSAKey.generate_key(2048, private=True)
-    path.write_bytes(key.as_pem(private=True))
-    path.chmod(0o600)
+    # Two processes may start on one state directory at once (the sandbox and
+    # `onedoor token`): publish with an atomic link so the first key wins and
+    # the other process reads it, instead of each signing with its own.
+    tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}")
+    tmp.write_bytes(key.as_pem(private=True))
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return RSAKey.import_key(path.read_bytes())
+    finally:
+        tmp.unlink()
     return key
 
 

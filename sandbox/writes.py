@@ -1,0 +1,210 @@
+"""The write side of the sandbox: records created through the centres' create
+APIs, kept in a small mutable overlay on top of the read-only :class:`World`.
+
+The World is generated columns and cannot grow, so every centre's read paths
+(get by id, search by party) consult this overlay first. Created ids use the
+centre's own native format with sequence numbers past the generated ones, so
+``World.row_of`` never confuses the two.
+
+Status changes (``POST /_sandbox/matters/{id}/status``) exist so tests and demos
+can move a created record along its native lifecycle; centres that have
+webhooks (MEDIATION, LITIGATION, GOVERNANCE) then call every registered URL
+back, as the real systems do. PETITIONS and LEGAL_SERVICES have none: the
+gateway must poll them.
+
+>>> store = WriteStore(world)
+>>> record, replayed = store.add(Centre.MEDIATION, fields, key="k1")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from onedoor.model import Centre
+from onedoor.regions import PROVINCE_ABBREVIATIONS
+from sandbox.world import World, to_cst
+
+__all__ = ["WEBHOOK_CENTRES", "WriteStore", "Written", "control_app"]
+
+WEBHOOK_CENTRES = frozenset({Centre.MEDIATION, Centre.LITIGATION, Centre.GOVERNANCE})
+_LEGAL_PREFIX = {"legal_aid": "FY", "consultation": "ZX"}
+
+
+@dataclass
+class Written:
+    """One created record in centre-neutral fields; each centre renders it natively.
+
+    ``fields`` holds what the create request carried (title, category, region_code,
+    applicant, others, kind, channel, description, external_ref, related …).
+    """
+
+    centre: Centre
+    native_id: str
+    fields: dict[str, Any]
+    received: int
+    status: str
+    steps: list[tuple[int, str]] = field(default_factory=list)
+    closed: int | None = None
+
+    def party_ids(self) -> list[str]:
+        people = [self.fields.get("applicant") or {}, *(self.fields.get("others") or [])]
+        return [str(p["id_number"]) for p in people if p.get("id_number")]
+
+
+class WriteStore:
+    """Created records, idempotency keys and webhook subscriptions of all centres."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.records: dict[Centre, dict[str, Written]] = {c: {} for c in Centre}
+        self.keys: dict[tuple[Centre, str], str] = {}
+        self.hooks: dict[Centre, list[str]] = {c: [] for c in Centre}
+        self.created: Counter[Centre] = Counter()
+
+    def _native_id(self, centre: Centre, fields: dict[str, Any], now: int) -> str:
+        seq = self.world.count(centre) + len(self.records[centre]) + 1
+        county = str(fields["region_code"])[:6]
+        year = to_cst(now).year
+        if centre is Centre.MEDIATION:
+            return f"TJ{county}{year}{seq:05d}"
+        if centre is Centre.LEGAL_SERVICES:
+            prefix = _LEGAL_PREFIX.get(str(fields.get("kind")), "ZX")
+            return f"{prefix}{year}{county}{seq:06d}"
+        if centre is Centre.PETITIONS:
+            return f"XF{county}{year}{seq:06d}"
+        if centre is Centre.LITIGATION:
+            court = PROVINCE_ABBREVIATIONS[county[:2]] + county[2:]
+            return f"（{year}）{court}{fields.get('kind') or '诉前调'}{seq}号"
+        return f"WG{county}{year}{seq:06d}"
+
+    def add(self, centre: Centre, fields: dict[str, Any], *, status: str, first_step: str,
+            key: str | None = None) -> tuple[Written, bool]:
+        """Create a record; with ``key`` (the centre's idempotency mechanism) a repeat
+        returns the first record and ``True`` instead of creating another."""
+        if key is not None and (known := self.keys.get((centre, key))) is not None:
+            return self.records[centre][known], True
+        now = int(time.time())
+        native_id = self._native_id(centre, fields, now)
+        record = Written(centre, native_id, dict(fields), now, status, [(now, first_step)])
+        self.records[centre][native_id] = record
+        self.created[centre] += 1
+        if key is not None:
+            self.keys[(centre, key)] = native_id
+        return record, False
+
+    def get(self, centre: Centre, native_id: str) -> Written | None:
+        return self.records[centre].get(native_id)
+
+    def search(self, centre: Centre, party_ids: list[str] | None,
+               prefixes: list[str] | None) -> list[Written]:
+        """Created records matching the party and region filters, newest first."""
+        found = []
+        for record in self.records[centre].values():
+            if party_ids is not None and not set(party_ids) & set(record.party_ids()):
+                continue
+            region = str(record.fields["region_code"])
+            if prefixes is not None and not any(region.startswith(p) for p in prefixes):
+                continue
+            found.append(record)
+        return sorted(found, key=lambda r: (r.received, r.native_id), reverse=True)
+
+    def find(self, native_id: str) -> Written | None:
+        return next((r[native_id] for r in self.records.values() if native_id in r), None)
+
+
+def _webhook_body(record: Written) -> dict[str, Any]:
+    """Each centre's own callback shape."""
+    at = record.steps[-1][0]
+    if record.centre is Centre.MEDIATION:
+        return {"event": "case.status_changed", "caseNo": record.native_id,
+                "statusCode": record.status, "time": to_cst(at).strftime("%Y-%m-%d %H:%M:%S")}
+    if record.centre is Centre.LITIGATION:
+        return {"type": "CASE_STATE_CHANGED", "caseNumber": record.native_id,
+                "state": record.status, "ts": at * 1000}
+    return {"eventNo": record.native_id, "status": record.status, "at": to_cst(at).isoformat()}
+
+
+def control_app(centre: Centre, store: WriteStore, steps: dict[str, str],
+                closed: frozenset[str] = frozenset()) -> Starlette:
+    """``/_sandbox/webhooks`` and ``/_sandbox/matters/{id}/status`` of one centre.
+
+    ``steps`` maps a native status to the step name recorded in the history.
+    """
+
+    async def webhooks(request: Request) -> Response:
+        if centre not in WEBHOOK_CENTRES:
+            return JSONResponse({"error": f"{centre.value} has no webhooks; poll it"},
+                                status_code=501)
+        if request.method == "GET":
+            return JSONResponse({"urls": store.hooks[centre]})
+        try:
+            url = json.loads(await request.body())["url"]
+            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                raise ValueError(url)
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "body must be {\"url\": \"http(s)://…\"}"},
+                                status_code=400)
+        if url not in store.hooks[centre]:
+            store.hooks[centre].append(url)
+        return JSONResponse({"urls": store.hooks[centre]}, status_code=201)
+
+    async def status(request: Request) -> Response:
+        record = store.get(centre, request.path_params["native_id"])
+        if record is None:
+            return JSONResponse({"error": "only records created through the write API change "
+                                          "status in the sandbox"}, status_code=404)
+        try:
+            wanted = json.loads(await request.body())["status"]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "body must be {\"status\": code}"}, status_code=400)
+        if wanted not in steps:
+            return JSONResponse({"error": f"unknown status; one of {sorted(steps)}"},
+                                status_code=400)
+        now = max(int(time.time()), record.steps[-1][0])
+        record.status = wanted
+        record.steps.append((now, steps[wanted]))
+        record.closed = now if wanted in closed else None
+        delivered = await _deliver(store.hooks[centre], _webhook_body(record))
+        return JSONResponse({"id": record.native_id, "status": wanted, "delivered": delivered})
+
+    async def created(_: Request) -> Response:
+        return JSONResponse({"centre": centre.value, "created": store.created[centre],
+                             "ids": list(store.records[centre])})
+
+    return Starlette(routes=[
+        Route("/_sandbox/webhooks", webhooks, methods=["GET", "POST"]),
+        Route("/_sandbox/matters/{native_id:path}/status", status, methods=["POST"]),
+        Route("/_sandbox/created", created),
+    ])
+
+
+async def _deliver(urls: list[str], body: dict[str, Any]) -> int:
+    """POST the callback to every URL; a receiver that fails does not stop the others."""
+    delivered = 0
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+        for url in urls:
+            try:
+                response = await client.post(url, json=body)
+                delivered += response.status_code < 300
+            except httpx.HTTPError:
+                continue
+    return delivered
+
+
+def iso(ts: int | None) -> str | None:
+    return None if ts is None else to_cst(ts).isoformat()
+
+
+def day(ts: int) -> dt.date:
+    return to_cst(ts).date()
