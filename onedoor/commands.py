@@ -80,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     os.environ["ONEDOOR_CONFIG"] = str(args.config.resolve())
-    if args.workers > 1:
+    if args.workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from gateway.telemetry.multiprocess import prepare_multiprocess_dir
 
         prepare_multiprocess_dir()
