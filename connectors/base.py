@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from onedoor.model import Centre, MatterRecord, MatterStatus
+from onedoor.model import Centre, MatterRecord, MatterStatus, PartyRecord
 
-__all__ = ["Connector", "Health", "ListQuery", "MatterPage"]
+__all__ = ["Connector", "Health", "ListQuery", "MatterDraft", "MatterPage", "WritableConnector"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +75,47 @@ class Connector(Protocol):
     async def health(self) -> Health: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MatterDraft:
+    """A matter to create at a centre, already validated and triaged by the gateway.
+
+    ``reference`` is the gateway's own number for the submission: sent as the
+    idempotency key where the centre has one, and as an external reference
+    where it has none, so the record can be found again after a crash.
+    ``kind`` is the centre's sub-type in unified words (e.g. ``LEGAL_AID``,
+    ``COMPLAINT``); ``None`` lets the connector pick the usual one.
+    """
+
+    reference: str
+    category: str
+    title: str
+    description: str
+    region_code: str
+    applicant: PartyRecord
+    others: tuple[PartyRecord, ...] = ()
+    kind: str | None = None
+    channel: str = "WINDOW"
+
+
+@runtime_checkable
+class WritableConnector(Protocol):
+    """The write side, kept apart so read-only connectors stay valid ``Connector``s.
+
+    ``idempotent_writes`` says whether the centre honours a key: only then is a
+    create retried, and only then may a lost response be settled by sending the
+    same create again. Otherwise :meth:`find_created` looks the record up by the
+    draft's reference.
+    """
+
+    centre: Centre
+    idempotent_writes: bool
+
+    async def create(self, draft: MatterDraft) -> MatterRecord:
+        """Create the matter (or, with an idempotency key, return the one created before)."""
+        ...
+
+    async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
+        """The record an earlier ``create`` of this draft made, if the centre holds one."""
+        ...

@@ -1,11 +1,9 @@
 """GOVERNANCE (综治中心 / grid): a Federation v2 subgraph over GraphQL-over-HTTP.
 
-Batch reads go through ``_entities`` with ``GridEvent`` (or ``Resident``)
-representations, exactly as a federation router would; searches use the
-``gridEvents`` query with offset paging. Every operation is a query, so every
-POST is a retryable read. Any ``errors`` entry is a contract breach: the
-messages are dropped (they may name internals), only their count is logged.
-"""
+Batch reads go through ``_entities`` with ``GridEvent`` (or ``Resident``) representations,
+exactly as a federation router would; searches use ``gridEvents`` with offset paging. Reads
+are retryable POSTs, and so is ``reportGridEvent`` (its ``clientMutationId`` makes a repeat
+harmless). Any ``errors`` entry is a contract breach: messages dropped, only counted."""
 
 from __future__ import annotations
 
@@ -26,6 +24,7 @@ from onedoor.model import (
     ResidentRecord,
 )
 
+from ._centre_writes import send_grid_event
 from ._common import (
     as_dict,
     as_list,
@@ -46,21 +45,13 @@ from ._common import (
     unique,
 )
 from ._connector import SearchConnector, fan_out
-from .base import ListQuery
+from .base import ListQuery, MatterDraft
 from .errors import CentreBadResponse
 from .http import CentreClient
 from .settings import CallPolicy, GovernanceSettings
 
-__all__ = [
-    "STATUSES",
-    "GovernanceConnector",
-    "entities_request",
-    "parse_entities",
-    "parse_event",
-    "parse_resident",
-    "parse_search",
-    "search_request",
-]
+__all__ = ["STATUSES", "GovernanceConnector", "entities_request", "parse_entities", "parse_event",
+           "parse_resident", "parse_search", "search_request"]
 
 CENTRE = Centre.GOVERNANCE
 MAX_PAGE = 100
@@ -224,6 +215,7 @@ def parse_search(payload: Any) -> tuple[list[MatterRecord], int]:
 
 class GovernanceConnector(SearchConnector):
     centre = CENTRE
+    idempotent_writes = True  # clientMutationId
 
     def __init__(
         self,
@@ -296,4 +288,12 @@ class GovernanceConnector(SearchConnector):
 
     async def _probe(self) -> object:
         return await self._post({"query": _HEALTH})
+
+    async def create(self, draft: MatterDraft) -> MatterRecord:
+        payload = await send_grid_event(self.http, self._path, draft, _EVENT_FIELDS)
+        with decoding(CENTRE, "reportGridEvent"):
+            return parse_event(as_dict(_data(payload)["reportGridEvent"])["gridEvent"])
+
+    async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
+        return None  # the clientMutationId settles it: replaying returns the first event
 

@@ -39,12 +39,7 @@ import httpx
 
 from onedoor.model import Centre
 
-from .errors import (
-    CentreError,
-    CentreThrottled,
-    CentreTimeout,
-    CentreUnavailable,
-)
+from .errors import CentreError, CentreThrottled, CentreTimeout, CentreUnavailable
 from .settings import CallPolicy
 
 __all__ = [
@@ -185,10 +180,13 @@ class CentreClient:
         json_body: Any = None,
         read_only: bool | None = None,
         attempts: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
-        """Send one logical request. ``read_only`` defaults to ``method == "GET"``;
-        only read-only requests are retried. 429 and 5xx never return: they
-        raise (after retries); other statuses are the caller's to judge."""
+        """Send one logical request. ``read_only`` defaults to ``method == "GET"``; only
+        read-only requests are retried (so is a write whose idempotency key makes a
+        repeat harmless). 429 and 5xx raise (after retries); other statuses are the
+        caller's to judge."""
         loop = asyncio.get_running_loop()
         deadline = _deadline.get() or loop.time() + self.policy.timeouts.total
         retry = method == "GET" if read_only is None else read_only
@@ -198,7 +196,7 @@ class CentreClient:
         try:
             async with asyncio.timeout_at(deadline):
                 response = await self._attempts(
-                    method, path, params, json_body, max_attempts, deadline
+                    method, path, params, (json_body, content, headers), max_attempts, deadline
                 )
         except TimeoutError:
             error: CentreError = CentreTimeout(self.centre, detail=f"{method} {path}: budget")
@@ -256,11 +254,13 @@ class CentreClient:
 
     async def _once(self, method: str, path: str, params: Any, body: Any) -> httpx.Response:
         where = f"{method} {path}"
+        json_body, content, headers = body  # (json, raw bytes, extra headers)
         async with self._slots:
             try:
                 if self.auth is not None:
                     await self.auth.prepare()
-                return await self.client.request(method, path, params=params, json=body)
+                return await self.client.request(method, path, params=params, json=json_body,
+                                                 content=content, headers=headers)
             except httpx.TimeoutException as exc:
                 raise _Retryable(
                     CentreTimeout(self.centre, detail=f"{where}: {type(exc).__name__}")

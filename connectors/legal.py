@@ -28,6 +28,7 @@ from onedoor.model import (
     PartyRecord,
 )
 
+from ._centre_writes import send_legal
 from ._common import (
     as_dict,
     as_list,
@@ -50,7 +51,8 @@ from ._common import (
     unique,
 )
 from ._connector import SearchConnector, fan_out
-from .base import ListQuery
+from ._writes import find_by_reference
+from .base import ListQuery, MatterDraft
 from .errors import CentreBadResponse, CentreError, CentreUnavailable
 from .http import CentreClient, client_options
 from .settings import CallPolicy, LegalSettings
@@ -69,13 +71,8 @@ if not issubclass(AsyncOAuth2Client, httpx.AsyncClient):  # pragma: no cover - e
     raise ImportError("Authlib picked up httpx2; OneDoor connectors need plain httpx")
 
 __all__ = [
-    "STATUSES",
-    "LegalConnector",
-    "batch_params",
-    "parse_application",
-    "parse_batch",
-    "parse_search",
-    "search_params",
+    "STATUSES", "LegalConnector", "batch_params", "parse_application", "parse_batch",
+    "parse_search", "search_params",
 ]
 
 CENTRE = Centre.LEGAL_SERVICES
@@ -152,8 +149,6 @@ def _party(raw: Any, role: str) -> PartyRecord:
     )
 
 
-
-
 def parse_application(raw: Any) -> MatterRecord:
     a = as_dict(raw, "application")
     status, label = STATUSES[req_str(a, "status")]
@@ -185,6 +180,7 @@ def parse_application(raw: Any) -> MatterRecord:
             "service_type": req_str(a, "service_type").upper(),
             "decision_due_at": due_at,
             "is_minor": bool(opt_bool(a, "is_minor")),
+            "external_ref": opt_str(a, "external_ref"),
         }),
     )
 
@@ -243,6 +239,7 @@ class _TokenAuth:
 
 class LegalConnector(SearchConnector):
     centre = CENTRE
+    idempotent_writes = False  # no key: a create is sent once, a lost answer is searched for
 
     def __init__(
         self,
@@ -290,3 +287,11 @@ class LegalConnector(SearchConnector):
 
     async def _probe(self) -> object:
         return await self._get([("limit", "1")])
+
+    async def create(self, draft: MatterDraft) -> MatterRecord:
+        payload = await send_legal(self.http, PATH, draft)
+        with decoding(CENTRE, "create"):
+            return parse_application(payload)
+
+    async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
+        return await find_by_reference(self, draft)

@@ -44,7 +44,8 @@ from ._common import (
     unique,
 )
 from ._connector import SearchConnector, fan_out
-from .base import ListQuery
+from ._writes import created_json
+from .base import ListQuery, MatterDraft
 from .http import CentreClient
 from .settings import CallPolicy, LitigationSettings
 
@@ -52,6 +53,7 @@ __all__ = [
     "STATES",
     "LitigationConnector",
     "batch_body",
+    "create_body",
     "parse_batch",
     "parse_case",
     "parse_search",
@@ -120,6 +122,18 @@ def search_params(
 
 def batch_body(case_numbers: Sequence[str]) -> dict[str, list[str]]:
     return {"caseNumbers": list(case_numbers)}
+
+
+def create_body(draft: MatterDraft) -> dict[str, Any]:
+    """``POST /cases`` (AIP-155): ``requestId`` makes a repeat return the first case.
+    A filing at the window starts as pre-litigation mediation (诉前调) unless asked."""
+    people = [(draft.applicant, "PLAINTIFF"), *((p, "DEFENDANT") for p in draft.others)]
+    return {"requestId": draft.reference, "case": {
+        "cause": draft.category, "title": draft.title, "regionCode": draft.region_code,
+        "caseType": "民初" if draft.kind == "FIRST_INSTANCE" else "诉前调",
+        "description": draft.description,
+        "parties": [{"role": role, "name": p.name, "idNo": p.id_number, "tel": p.phone}
+                    for p, role in people]}}
 
 
 # ---- pure: responses --------------------------------------------------------
@@ -200,6 +214,7 @@ def parse_search(payload: Any) -> tuple[list[MatterRecord], int, str | None]:
 
 class LitigationConnector(SearchConnector):
     centre = CENTRE
+    idempotent_writes = True  # requestId in the body
 
     def __init__(
         self,
@@ -244,4 +259,14 @@ class LitigationConnector(SearchConnector):
 
     async def _probe(self) -> object:
         return await self._get([("pageSize", "1")])
+
+    async def create(self, draft: MatterDraft) -> MatterRecord:
+        async with self.http.budget():
+            response = await self.http.request("POST", "/cases", json_body=create_body(draft),
+                                               read_only=True)
+        with decoding(CENTRE, "create"):
+            return parse_case(created_json(CENTRE, response))
+
+    async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
+        return None  # the requestId settles it: replaying the create returns the first case
 

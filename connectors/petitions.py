@@ -1,13 +1,10 @@
 """PETITIONS (信访中心): legacy XML, pinyin-initial tags, ``YYYYMMDD``, no batch read.
 
-Quirks kept here: IDs stored as typed (some legacy 15-digit, some lowercase
-``x``), so a citizen search sends every spelling and the mapping returns the
-canonical form; ``get_many`` fans out one request per id, bounded by the
-centre's semaphore; date filters have day granularity (the native API has no
-time filter). Whistle-blower flags (信访工作条例 Art.30) travel in
-``extra["whistleblower_flags"]``, aligned with ``parties``, so the gateway
-can mask them.
-"""
+Quirks kept here: IDs stored as typed (some legacy 15-digit, some lowercase ``x``), so a
+citizen search sends every spelling and the mapping returns the canonical form; ``get_many``
+fans out one request per id, bounded by the centre's semaphore; date filters have day
+granularity. Whistle-blower flags (信访工作条例 Art.30) travel in ``extra["whistleblower_flags"]``,
+aligned with ``parties``, so the gateway can mask them."""
 
 from __future__ import annotations
 
@@ -33,6 +30,7 @@ from onedoor.model import (
     PartyRecord,
 )
 
+from ._centre_writes import send_petition
 from ._common import (
     canonical_id,
     category_of,
@@ -46,20 +44,14 @@ from ._common import (
     unique,
 )
 from ._connector import SearchConnector, fan_out
-from .base import ListQuery
+from ._writes import find_by_reference
+from .base import ListQuery, MatterDraft
 from .errors import CentreBadResponse
 from .http import CentreClient
 from .settings import CallPolicy, PetitionsSettings
 
-__all__ = [
-    "STATUSES",
-    "PetitionsConnector",
-    "parse_item",
-    "parse_record",
-    "parse_search",
-    "parse_xml",
-    "search_params",
-]
+__all__ = ["STATUSES", "PetitionsConnector", "parse_item", "parse_record", "parse_search",
+           "parse_xml", "search_params"]
 
 CENTRE = Centre.PETITIONS
 MAX_PAGE = 50
@@ -221,6 +213,7 @@ def parse_record(x: Element) -> MatterRecord:
             "acceptance_due_at": None if acceptance_due is None else end_of_day(acceptance_due),
             "handling_due_at": None if handling_due is None else end_of_day(handling_due),
             "whistleblower_flags": flags,
+            "external_ref": _text(x, "wbbh"),
         }),
     )
 
@@ -250,6 +243,7 @@ def _is_not_found(response: httpx.Response) -> bool:
 
 class PetitionsConnector(SearchConnector):
     centre = CENTRE
+    idempotent_writes = False  # no key: a registration is sent once, a lost answer searched for
     citizens_per_search = 20  # each ID travels as up to three spellings
 
     def __init__(
@@ -297,3 +291,9 @@ class PetitionsConnector(SearchConnector):
 
     async def _probe(self) -> object:
         return await self._query([("start", "0"), ("rows", "1")])
+
+    async def create(self, draft: MatterDraft) -> MatterRecord:
+        return parse_item(await send_petition(self.http, draft))
+
+    async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
+        return await find_by_reference(self, draft)

@@ -103,7 +103,7 @@ class LegalSettings(CentreSettings):
     client_id: str = DEMO_LEGAL_CLIENT_ID
     client_secret: SecretStr = SecretStr(DEMO_LEGAL_CLIENT_SECRET)
     token_url: str = Field(min_length=1)
-    scope: str = "legal.read"
+    scope: str = "legal.read legal.write"
 
 
 class PetitionsSettings(CentreSettings):

@@ -94,9 +94,10 @@ def drop_half(items: list[T]) -> list[T]:
 
 
 class SandboxMiddleware:
-    def __init__(self, app: ASGIApp, control: Control) -> None:
+    def __init__(self, app: ASGIApp, control: Control, *, more: ASGIApp | None = None) -> None:
         self.app = app
         self.control = control
+        self.more = more  # more /_sandbox/ endpoints (writes: webhooks, status changes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,6 +147,8 @@ class SandboxMiddleware:
                 await _json(send, 400, {"error": str(exc)})
                 return
             await _json(send, 200, self.control.settings.as_json())
+        elif self.more is not None:
+            await self.more(scope, receive, send)
         else:
             await _json(send, 404, {"error": "no such control endpoint"})
 

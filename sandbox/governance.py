@@ -24,11 +24,14 @@ from strawberry.types import Info
 
 from onedoor.model import CST, Centre
 from onedoor.regions import counties, get_region
+from sandbox import intake
 from sandbox.common import counter_party, step_times
 from sandbox.control import is_partial
+from sandbox.grid_inputs import ReportGridEventInput
 from sandbox.lifecycle import EVENT_TYPES, STATUSES
 from sandbox.people import GIVEN, SURNAMES
 from sandbox.world import Matter, World, to_cst
+from sandbox.writes import WriteStore, Written, control_app
 
 __all__ = ["create_app", "schema"]
 
@@ -96,6 +99,9 @@ class GridEvent:
     @classmethod
     def resolve_reference(cls, info: Info[Ctx, None], **rep: Any) -> GridEvent | None:
         world: World = info.context["world"]
+        written = info.context["writes"].get(Centre.GOVERNANCE, str(rep.get("eventNo", "")))
+        if written is not None:
+            return render_written(written)
         row = world.row_of(Centre.GOVERNANCE, str(rep.get("eventNo", "")))
         if row is None or _drop(info):
             return None
@@ -159,6 +165,48 @@ def render_event(world: World, m: Matter) -> GridEvent:
     )
 
 
+def render_written(w: Written) -> GridEvent:
+    """A grid event reported through ``reportGridEvent``."""
+    f = w.fields
+    limit = 3 if f["category"] in EVENT_TYPES[:-3] else 7  # dispatch: disputes 3 days, else 7
+    parties = [EventParty(name=p["name"], id_number=p.get("id_number"), phone=p.get("phone"),
+                          role=p.get("role") or "COMPLAINANT") for p in (f["applicant"], *f["others"])]
+    return GridEvent(
+        event_no=w.native_id, title=f.get("title") or f"{f['category']}问题",
+        event_type=f["category"], status=w.status, region_code=f["region_code"],
+        grid_code=f.get("grid_code") or f["region_code"], reporter=f.get("reporter") or "",
+        reported_at=to_cst(w.received).isoformat(), due_at=_iso(w.received + limit * 86_400),
+        closed_at=_iso(w.closed), parties=parties,
+        steps=[EventStep(at=to_cst(t).isoformat(), step=s, note=None) for t, s in w.steps],
+        referrals=[Referral(kind=r["kind"], ref_no=r["refNo"]) for r in f.get("related") or []])
+
+
+@strawberry.type  # Relay style: the same clientMutationId returns the first event again
+class ReportGridEventPayload:
+    client_mutation_id: str | None
+    grid_event: GridEvent
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def report_grid_event(self, info: Info[Ctx, None],
+                          input: ReportGridEventInput) -> ReportGridEventPayload:
+        if input.event_type not in EVENT_TYPES or not input.parties:
+            raise ValueError("unknown eventType or no parties")
+        people = [{"name": p.name, "id_number": p.id_number, "phone": p.phone, "role": p.role} for p in input.parties]
+        fields = {"title": input.title, "category": input.event_type,
+                  "region_code": input.region_code, "grid_code": input.grid_code,
+                  "reporter": input.reporter, "description": input.description,
+                  "applicant": people[0], "others": people[1:],
+                  "related": [{"kind": r.kind, "refNo": r.ref_no} for r in input.referrals or []]}
+        store: WriteStore = info.context["writes"]
+        record, _ = store.add(Centre.GOVERNANCE, fields, status="REPORTED", first_step="上报",
+                              key=input.client_mutation_id)
+        return ReportGridEventPayload(client_mutation_id=input.client_mutation_id,
+                                      grid_event=render_written(record))
+
+
 def _ts(raw: str | None) -> int | None:
     if raw is None:
         return None
@@ -192,8 +240,14 @@ class Query:
             statuses=_indices(statuses, STATUSES[4], "status"),
             categories=_indices(event_types, EVENT_TYPES, "eventType"),
             received_from=_ts(reported_from), received_to=_ts(reported_to), overdue=overdue)
-        return GridEventPage(total_count=len(rows), items=[
-            render_event(world, world.matter(int(r))) for r in rows[offset: offset + limit]])
+        narrowed = any(v is not None for v in (statuses, event_types, reported_from, reported_to,
+                                                overdue))
+        new = [] if narrowed else info.context["writes"].search(Centre.GOVERNANCE, id_numbers,
+                                                                region_prefixes)
+        items = [render_written(w) for w in new[offset: offset + limit]]
+        items += [render_event(world, world.matter(int(r)))
+                  for r in rows[max(0, offset - len(new)): max(0, offset + limit - len(new))]]
+        return GridEventPage(total_count=len(rows) + len(new), items=items)
 
     @strawberry.field
     def risk_warnings(self, info: Info[Ctx, None], region_prefixes: list[str] | None = None,
@@ -204,7 +258,7 @@ class Query:
         return chosen[: max(0, limit)]
 
 
-schema = strawberry.federation.Schema(query=Query, types=[Resident, GridEvent, RiskWarning],
+schema = strawberry.federation.Schema(query=Query, mutation=Mutation, types=[Resident, GridEvent, RiskWarning],
                                       federation_version="2.11")
 
 
@@ -225,17 +279,22 @@ def risk_warnings(world: World) -> list[RiskWarning]:
 
 
 class _App(GraphQL[Ctx, None]):
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, writes: WriteStore) -> None:
         super().__init__(schema, graphql_ide=None)
         self.world = world
+        self.writes = writes
         self.warnings = risk_warnings(world)
 
     async def get_context(self, request: Request | WebSocket,
                           response: Response | WebSocket) -> Ctx:
-        return {"request": request, "response": response, "world": self.world,
+        return {"request": request, "response": response, "world": self.world, "writes": self.writes,
                 "warnings": self.warnings, "partial": is_partial(request.scope), "found": 0}
 
 
-def create_app(world: World) -> Starlette:
-    graphql = _App(world)
+def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
+    graphql = _App(world, writes or WriteStore(world))
     return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"])])
+
+
+def control(world: World, writes: WriteStore) -> Starlette:
+    return control_app(Centre.GOVERNANCE, writes, intake.STEPS[4], intake.CLOSED[4])

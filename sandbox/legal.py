@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 from typing import Any
 
 from joserfc.errors import JoseError
@@ -15,16 +16,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from onedoor.model import CATEGORIES, CST, Centre
+from sandbox import intake
 from sandbox.common import BadRequest, codes, counter_party, int_param
 from sandbox.control import drop_half, is_partial
 from sandbox.idp import verify_token
 from sandbox.lifecycle import SERVICE_TYPES, STATUSES
 from sandbox.openapi import legal_spec
 from sandbox.world import Matter, World, to_cst
+from sandbox.writes import WriteStore, control_app
 
 __all__ = ["REQUIRED_SCOPE", "create_app", "render_application"]
 
 REQUIRED_SCOPE = "legal.read"
+WRITE_SCOPE = "legal.write"
 _LABELS = ("法律咨询", "法律援助申请", "公证申请", "社区矫正", "安置帮教")
 DAY = 86_400
 
@@ -88,17 +92,46 @@ def _cursor(raw: str | None) -> int:
         raise BadRequest("invalid cursor") from None
 
 
-def create_app(world: World, *, keys: KeySet, issuer: str) -> Starlette:
+def _new_application(body: Any) -> dict[str, Any]:
+    """A ``POST /v1/applications`` body → the fields a created record keeps. There is
+    no idempotency key: ``external_ref`` is stored and echoed, nothing more."""
+    if not isinstance(body, dict) or not isinstance(body.get("applicant"), dict):
+        raise BadRequest("applicant is required")
+    if body.get("service_type") not in SERVICE_TYPES or body.get("case_category") not in CATEGORIES:
+        raise BadRequest("service_type and case_category must be known values")
+    if not isinstance(body.get("region_code"), str):
+        raise BadRequest("region_code is required")
+    others = [o for o in body.get("other_parties") or [] if isinstance(o, dict)]
+    return {"title": body.get("subject"), "category": body["case_category"],
+            "region_code": body["region_code"], "kind": body["service_type"],
+            "description": body.get("description"), "applicant": body["applicant"],
+            "others": others, "external_ref": body.get("external_ref"),
+            "related": body.get("links") or []}
+
+
+def create_app(world: World, *, keys: KeySet, issuer: str,
+               writes: WriteStore | None = None) -> Starlette:
+    store = writes or WriteStore(world)
+
     async def applications(request: Request) -> Response:
         auth = request.headers.get("authorization", "")
+        writing = request.method == "POST"
         try:
             if not auth.lower().startswith("bearer "):
                 raise ValueError("no bearer token")
-            verify_token(auth[7:].strip(), keys, issuer, REQUIRED_SCOPE)
+            verify_token(auth[7:].strip(), keys, issuer, WRITE_SCOPE if writing else REQUIRED_SCOPE)
         except (JoseError, ValueError):
             return JSONResponse({"error": "invalid_token"}, status_code=401,
                                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         try:
+            if writing:
+                try:
+                    fields = _new_application(json.loads(await request.body()))
+                except ValueError as exc:
+                    raise BadRequest(str(exc)) from None
+                record, _ = store.add(Centre.LEGAL_SERVICES, fields, status="submitted",
+                                      first_step="submitted")
+                return JSONResponse(intake.render_application(record), status_code=201)
             if "application_no" in request.query_params:
                 return _batch(request)
             return _search(request)
@@ -113,7 +146,9 @@ def create_app(world: World, *, keys: KeySet, issuer: str) -> Starlette:
         data, not_found = [], []
         for number in wanted:
             row = world.row_of(Centre.LEGAL_SERVICES, number)
-            if row is None:
+            if (written := store.get(Centre.LEGAL_SERVICES, number)) is not None:
+                data.append(intake.render_application(written))
+            elif row is None:
                 not_found.append(number)
             else:
                 data.append(render_application(world, world.matter(row)))
@@ -139,15 +174,24 @@ def create_app(world: World, *, keys: KeySet, issuer: str) -> Starlette:
             received_to=_time(q.get("submitted_to"), "submitted_to"),
             overdue=None if overdue in (None, "") else overdue.lower() in ("true", "1"),
         )
-        chunk = rows[offset: offset + limit]
-        more = offset + limit < len(rows)
+        narrowed = any(q.get(k) for k in ("status", "service_type", "case_category",
+                                          "submitted_from", "submitted_to", "overdue"))
+        new = [] if narrowed else store.search(Centre.LEGAL_SERVICES, many("id_number"),
+                                                many("region_prefix"))
+        data = [intake.render_application(w) for w in new[offset: offset + limit]]
+        chunk = rows[max(0, offset - len(new)): max(0, offset + limit - len(new))]
+        data += [render_application(world, world.matter(int(r))) for r in chunk]
+        total = len(rows) + len(new)
+        more = offset + limit < total
         cursor = base64.urlsafe_b64encode(f"o:{offset + limit}".encode()).decode() if more else None
-        return JSONResponse({"data": [render_application(world, world.matter(int(r)))
-                                      for r in chunk],
-                             "next_cursor": cursor, "total_count": len(rows)})
+        return JSONResponse({"data": data, "next_cursor": cursor, "total_count": total})
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(legal_spec())
 
-    return Starlette(routes=[Route("/v1/applications", applications),
+    return Starlette(routes=[Route("/v1/applications", applications, methods=["GET", "POST"]),
                              Route("/openapi.json", openapi)])
+
+
+def control(world: World, writes: WriteStore) -> Starlette:
+    return control_app(Centre.LEGAL_SERVICES, writes, intake.STEPS[1], intake.CLOSED[1])

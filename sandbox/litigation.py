@@ -14,11 +14,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from onedoor.model import CATEGORIES, Centre
+from sandbox import intake
 from sandbox.common import BadRequest, codes, counter_party, int_param, step_times, title
 from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import CASE_TYPES, STATUSES
 from sandbox.openapi import litigation_spec
 from sandbox.world import Matter, World
+from sandbox.writes import WriteStore, control_app
 
 __all__ = ["TokenBucket", "create_app", "render_case"]
 
@@ -89,8 +91,32 @@ def _error(status: int, name: str, message: str, headers: dict[str, str] | None 
                         status_code=status, headers=headers)
 
 
-def create_app(world: World, *, bucket: TokenBucket | None = None) -> Starlette:
+def _new_case(body: Any) -> tuple[dict[str, Any], str | None]:
+    """``{"requestId": …, "case": {…}}`` (AIP-155: the request id makes a retry safe)."""
+    case = body.get("case") if isinstance(body, dict) else None
+    if not isinstance(case, dict) or case.get("cause") not in CATEGORIES:
+        raise BadRequest("body must be {\"requestId\": string, \"case\": {\"cause\": …}}")
+    parties = [p for p in case.get("parties") or [] if isinstance(p, dict)]
+    plaintiffs = [p for p in parties if p.get("role") in ("PLAINTIFF", "APPLICANT")]
+    if not plaintiffs or not isinstance(case.get("regionCode"), str):
+        raise BadRequest("a PLAINTIFF party and regionCode are required")
+
+    def person(p: dict[str, Any]) -> dict[str, Any]:
+        return {"name": p.get("name"), "id_number": p.get("idNo"), "phone": p.get("tel")}
+
+    request_id = body.get("requestId")
+    return ({"title": case.get("title"), "category": case["cause"],
+             "region_code": case["regionCode"], "kind": case.get("caseType") or "诉前调",
+             "description": case.get("description"), "applicant": person(plaintiffs[0]),
+             "others": [person(p) for p in parties if p not in plaintiffs],
+             "related": case.get("related") or []},
+            request_id if isinstance(request_id, str) and request_id else None)
+
+
+def create_app(world: World, *, bucket: TokenBucket | None = None,
+               writes: WriteStore | None = None) -> Starlette:
     limiter = bucket or TokenBucket()
+    store = writes or WriteStore(world)
 
     async def guard(request: Request) -> Response | None:
         if not request.headers.get("x-client-id"):
@@ -115,7 +141,9 @@ def create_app(world: World, *, bucket: TokenBucket | None = None) -> Starlette:
         cases, not_found = [], []
         for number in numbers:
             row = world.row_of(Centre.LITIGATION, number)
-            if row is None:
+            if (written := store.get(Centre.LITIGATION, number)) is not None:
+                cases.append(intake.render_court_case(written))
+            elif row is None:
                 not_found.append(number)
             else:
                 cases.append(render_case(world, world.matter(row)))
@@ -126,6 +154,8 @@ def create_app(world: World, *, bucket: TokenBucket | None = None) -> Starlette:
     async def search(request: Request) -> Response:
         if (refused := await guard(request)) is not None:
             return refused
+        if request.method == "POST":
+            return await create(request)
         q = request.query_params
 
         def many(name: str) -> list[str] | None:
@@ -147,20 +177,37 @@ def create_app(world: World, *, bucket: TokenBucket | None = None) -> Starlette:
             )
         except BadRequest as exc:
             return _error(400, "INVALID_ARGUMENT", str(exc))
-        payload: dict[str, Any] = {
-            "cases": [render_case(world, world.matter(int(r)))
-                      for r in rows[offset: offset + size]],
-            "totalSize": len(rows)}
-        if offset + size < len(rows):
+        narrowed = any(q.get(k) for k in ("state", "cause", "filedFrom", "filedTo", "overdue"))
+        new = [] if narrowed else store.search(Centre.LITIGATION, many("partyIdNo"),
+                                                many("regionPrefix"))
+        cases = [intake.render_court_case(w) for w in new[offset: offset + size]]
+        cases += [render_case(world, world.matter(int(r)))
+                  for r in rows[max(0, offset - len(new)): max(0, offset + size - len(new))]]
+        payload: dict[str, Any] = {"cases": cases, "totalSize": len(rows) + len(new)}
+        if offset + size < len(rows) + len(new):
             payload["nextPageToken"] = base64.urlsafe_b64encode(
                 f"p{offset + size}".encode()).decode()
         return JSONResponse(payload)
+
+    async def create(request: Request) -> Response:
+        try:
+            fields, request_id = _new_case(json.loads(await request.body()))
+        except (ValueError, BadRequest) as exc:
+            return _error(400, "INVALID_ARGUMENT", str(exc))
+        record, _ = store.add(Centre.LITIGATION, fields, status="FILED", first_step="立案",
+                              key=request_id)
+        return JSONResponse(intake.render_court_case(record))
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(litigation_spec())
 
     return Starlette(routes=[Route("/cases:batchGet", batch_get, methods=["POST"]),
-                             Route("/cases", search), Route("/openapi.json", openapi)])
+                             Route("/cases", search, methods=["GET", "POST"]),
+                             Route("/openapi.json", openapi)])
+
+
+def control(world: World, writes: WriteStore) -> Starlette:
+    return control_app(Centre.LITIGATION, writes, intake.STEPS[3], intake.CLOSED[3])
 
 
 def _token(raw: str | None) -> int:

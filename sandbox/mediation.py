@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from starlette.applications import Starlette
@@ -11,11 +12,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from onedoor.model import CATEGORIES, CST, Centre
+from sandbox import intake
 from sandbox.common import BadRequest, codes, counter_party, csv, int_param, step_times, title
 from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import STATUSES
 from sandbox.openapi import mediation_spec
 from sandbox.world import Matter, World, to_cst
+from sandbox.writes import WriteStore, control_app
 
 __all__ = ["DEMO_API_KEY", "create_app", "render_case"]
 
@@ -79,14 +82,54 @@ def _time(raw: str | None, name: str) -> int | None:
         raise BadRequest(f"{name} must look like 2024-01-01 00:00:00") from None
 
 
-def create_app(world: World, *, api_key: str = DEMO_API_KEY) -> Starlette:
+def _new_case(body: Any) -> dict[str, Any]:
+    """A ``POST /api/cases`` body → the fields a created record keeps."""
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    parties = body.get("parties")
+    if not isinstance(parties, list) or not parties:
+        raise BadRequest("parties is required")
+    applicants = [p for p in parties if isinstance(p, dict) and p.get("role") == "SQR"]
+    code = body.get("disputeTypeCode")
+    if not applicants or code not in _DISPUTE_CODES or not isinstance(body.get("regionCode"), str):
+        raise BadRequest("SQR party, disputeTypeCode and regionCode are required")
+
+    def person(p: dict[str, Any]) -> dict[str, Any]:
+        return {"name": p.get("name"), "id_number": p.get("idCardNo"), "phone": p.get("mobile"),
+                "address": p.get("address"), "org_code": p.get("creditCode")}
+
+    return {"title": body.get("caseTitle"), "category": CATEGORIES[_DISPUTE_CODES.index(code)],
+            "region_code": body["regionCode"], "kind": body.get("mediationTypeCode") or "RM",
+            "description": body.get("description"), "applicant": person(applicants[0]),
+            "others": [person(p) for p in parties if isinstance(p, dict) and p.get("role") == "BSQR"],
+            "related": body.get("related") or []}
+
+
+def create_app(world: World, *, api_key: str = DEMO_API_KEY,
+               writes: WriteStore | None = None) -> Starlette:
+    store = writes or WriteStore(world)
+
     async def cases(request: Request) -> Response:
         if request.headers.get("x-api-key") != api_key:
             return JSONResponse({"code": "UNAUTHORIZED"}, status_code=401)
         try:
+            if request.method == "POST":
+                return await _create(request)
             return _batch(request) if "ids" in request.query_params else _search(request)
         except BadRequest as exc:
             return JSONResponse({"code": "BAD_REQUEST", "message": str(exc)}, status_code=400)
+
+    async def _create(request: Request) -> Response:
+        """Honours ``Idempotency-Key``: a repeat returns the first case with 200."""
+        try:
+            fields = _new_case(json.loads(await request.body()))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        key = request.headers.get("idempotency-key") or None
+        record, replayed = store.add(Centre.MEDIATION, fields, status="DJ", first_step="登记受理",
+                                     key=key)
+        return JSONResponse(intake.render_case(record), status_code=200 if replayed else 201,
+                            headers={"Idempotent-Replayed": "true"} if replayed else None)
 
     def _batch(request: Request) -> Response:
         ids = csv(request.query_params.get("ids")) or []
@@ -95,7 +138,9 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY) -> Starlette:
         items, missing = [], []
         for case_no in ids:
             row = world.row_of(Centre.MEDIATION, case_no)
-            if row is None:
+            if (written := store.get(Centre.MEDIATION, case_no)) is not None:
+                items.append(intake.render_case(written))
+            elif row is None:
                 missing.append(case_no)
             else:
                 items.append(render_case(world, world.matter(row)))
@@ -117,11 +162,28 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY) -> Starlette:
             received_to=_time(q.get("acceptTo"), "acceptTo"),
             overdue=None if overdue in (None, "") else overdue in ("1", "true"),
         )
-        chunk = rows[(page - 1) * size: page * size]
-        return JSONResponse({"page": page, "pageSize": size, "total": len(rows),
-                             "items": [render_case(world, world.matter(int(r))) for r in chunk]})
+        new = [] if _narrowed(q) else store.search(Centre.MEDIATION, csv(q.get("partyIdNos")),
+                                                    csv(q.get("regionCodes")))
+        start, end = (page - 1) * size, page * size
+        items = [intake.render_case(w) for w in new[start:end]]
+        chunk = rows[max(0, start - len(new)): max(0, end - len(new))]
+        items += [render_case(world, world.matter(int(r))) for r in chunk]
+        return JSONResponse({"page": page, "pageSize": size, "total": len(rows) + len(new),
+                             "items": items})
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(mediation_spec())
 
-    return Starlette(routes=[Route("/api/cases", cases), Route("/openapi.json", openapi)])
+    return Starlette(routes=[Route("/api/cases", cases, methods=["GET", "POST"]),
+                             Route("/openapi.json", openapi)])
+
+
+def control(world: World, writes: WriteStore) -> Starlette:
+    return control_app(Centre.MEDIATION, writes, intake.STEPS[0], intake.CLOSED[0])
+
+
+def _narrowed(q: Any) -> bool:
+    """Created records are found by party and region only; a status, category, time
+    or overdue filter leaves them out (they are new, registered, not overdue)."""
+    return any(q.get(k) for k in ("statusCodes", "disputeTypeCodes", "acceptFrom", "acceptTo",
+                                  "overdue"))

@@ -10,16 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from onedoor.model import CATEGORIES, CST, Centre
+from sandbox import intake
 from sandbox.common import BadRequest, codes, counter_party, int_param, step_times
 from sandbox.lifecycle import STATUSES, XFLB
 from sandbox.openapi import petitions_spec
 from sandbox.world import Matter, World, to_cst
+from sandbox.writes import WriteStore, control_app
 
 __all__ = ["create_app", "render_record"]
 
@@ -109,9 +113,50 @@ def _day(raw: str | None, name: str, *, end: bool) -> int | None:
     return int(day.timestamp()) + (86_399 if end else 0)
 
 
-def create_app(world: World) -> Starlette:
+def _text(el: ET.Element | None, tag: str) -> str | None:
+    child = el.find(tag) if el is not None else None
+    return (child.text or "").strip() or None if child is not None else None
+
+
+def _new_record(content: bytes) -> dict[str, object]:
+    """A ``<xfdj>`` registration → the fields a created record keeps. No idempotency:
+    the office files whatever arrives; ``<wbbh>`` (external number) is only echoed."""
+    try:
+        root = fromstring(content)
+    except (ET.ParseError, DefusedXmlException, ValueError):
+        raise BadRequest("body must be <xfdj> XML") from None
+    xfr = root.find("xfr")
+    if root.tag != "xfdj" or xfr is None or not _text(xfr, "xm") or not _text(root, "qhdm"):
+        raise BadRequest("<xfdj> needs <xfr><xm> and <qhdm>")
+    category = _text(root, "nrfl") or "其他"
+    if category not in CATEGORIES or (_text(root, "xflb") or "SSQJ") not in XFLB:
+        raise BadRequest("unknown nrfl or xflb")
+    others = [{"name": _text(b, "xm"), "id_number": _text(b, "sfzh")} for b in root.findall("bfyr")
+              if _text(b, "xm")]
+    related = [{t: _text(gl, t) for t in ("xt", "bh", "lx")} for gl in root.findall("glxx/gl")]
+    return {"title": _text(root, "bt"), "category": category, "region_code": _text(root, "qhdm"),
+            "kind": _text(root, "xflb") or "SSQJ", "channel": _text(root, "xfxs") or "1",
+            "description": _text(root, "nr"), "external_ref": _text(root, "wbbh"),
+            "applicant": {"name": _text(xfr, "xm"), "id_number": _text(xfr, "sfzh"),
+                          "phone": _text(xfr, "dh"), "address": _text(xfr, "dz")},
+            "others": others, "related": related}
+
+
+def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
+    store = writes or WriteStore(world)
+
+    async def register(request: Request) -> Response:
+        try:
+            fields = _new_record(await request.body())
+        except BadRequest as exc:
+            return _error("BAD_REQUEST", 400, str(exc))
+        record, _ = store.add(Centre.PETITIONS, fields, status="01", first_step="登记")
+        return _xml(intake.render_record(record), 201)
+
     async def item(request: Request) -> Response:
         number = request.query_params.get("xfbh", "")
+        if (written := store.get(Centre.PETITIONS, number)) is not None:
+            return _xml(intake.render_record(written))
         row = world.row_of(Centre.PETITIONS, number)
         if row is None:
             return _error("NOT_FOUND", 404)
@@ -137,9 +182,14 @@ def create_app(world: World) -> Starlette:
             )
         except BadRequest as exc:
             return _error("BAD_REQUEST", 400, str(exc))
+        narrowed = any(q.get(k) for k in ("zt", "lb", "nrfl", "ksrq", "jsrq", "cq"))
+        new = [] if narrowed else store.search(Centre.PETITIONS, many("sfzh"), many("qhdm"))
         result = ET.Element("result")
-        _add(result, "total", str(len(rows)))
-        for r in rows[start: start + rows_wanted]:
+        _add(result, "total", str(len(rows) + len(new)))
+        for w in new[start: start + rows_wanted]:
+            result.append(intake.render_record(w))
+        end = start + rows_wanted - len(new)
+        for r in rows[max(0, start - len(new)): max(0, end)]:
             result.append(render_record(world, world.matter(int(r))))
         return _xml(result)
 
@@ -147,4 +197,9 @@ def create_app(world: World) -> Starlette:
         return JSONResponse(petitions_spec())
 
     return Starlette(routes=[Route("/xf/item", item), Route("/xf/query", query),
+                             Route("/xf/register", register, methods=["POST"]),
                              Route("/openapi.json", openapi)])
+
+
+def control(world: World, writes: WriteStore) -> Starlette:
+    return control_app(Centre.PETITIONS, writes, intake.STEPS[2], intake.CLOSED[2])

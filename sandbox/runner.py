@@ -27,6 +27,7 @@ from sandbox import governance, idp, legal, litigation, mediation, petitions
 from sandbox.client import get_stats, set_fault
 from sandbox.control import Control, SandboxMiddleware
 from sandbox.world import World
+from sandbox.writes import WriteStore
 
 __all__ = ["Sandbox", "get_stats", "run_sandbox", "serve_forever", "set_fault"]
 
@@ -40,6 +41,7 @@ class Sandbox:
     world: World
     state_dir: Path
     controls: dict[Centre, Control] = field(default_factory=dict)
+    writes: WriteStore | None = None  # records created through the centres' write APIs
 
 
 class _Server(uvicorn.Server):
@@ -64,18 +66,20 @@ def _bind(port: int, host: str = HOST) -> socket.socket:
     return sock
 
 
-def _apps(world: World, state_dir: Path, idp_url: str,
-          controls: dict[Centre, Control]) -> list[ASGIApp]:
+def _apps(world: World, state_dir: Path, idp_url: str, controls: dict[Centre, Control],
+          writes: WriteStore) -> list[ASGIApp]:
     keys = idp.public_key_set(state_dir)
     raw: dict[Centre, ASGIApp] = {
-        Centre.MEDIATION: mediation.create_app(world),
-        Centre.LEGAL_SERVICES: legal.create_app(world, keys=keys, issuer=idp_url),
-        Centre.PETITIONS: petitions.create_app(world),
-        Centre.LITIGATION: litigation.create_app(world),
-        Centre.GOVERNANCE: governance.create_app(world),
+        Centre.MEDIATION: mediation.create_app(world, writes=writes),
+        Centre.LEGAL_SERVICES: legal.create_app(world, keys=keys, issuer=idp_url, writes=writes),
+        Centre.PETITIONS: petitions.create_app(world, writes=writes),
+        Centre.LITIGATION: litigation.create_app(world, writes=writes),
+        Centre.GOVERNANCE: governance.create_app(world, writes=writes),
     }
+    modules = dict(zip(Centre, (mediation, legal, petitions, litigation, governance), strict=True))
     return [idp.create_app(state_dir, idp_url)] + [
-        SandboxMiddleware(raw[c], controls[c]) for c in Centre]
+        SandboxMiddleware(raw[c], controls[c], more=modules[c].control(world, writes))
+        for c in Centre]
 
 
 @contextlib.asynccontextmanager
@@ -101,10 +105,11 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
     name = public_host or (HOST if host in ("0.0.0.0", "::") else host)  # noqa: S104
     urls = [f"http://{name}:{s.getsockname()[1]}" for s in sockets]
     controls = {c: Control(c.value, latency_ms=latency_ms, jitter_ms=jitter_ms) for c in Centre}
+    writes = WriteStore(world)
     servers = [
         _Server(uvicorn.Config(app, log_level="warning", lifespan="off", http="h11",
                                access_log=False, timeout_graceful_shutdown=2))
-        for app in _apps(world, state_dir, urls[0], controls)
+        for app in _apps(world, state_dir, urls[0], controls, writes)
     ]
     tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets,
                                                                                strict=True)]
@@ -115,7 +120,7 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
                 raise RuntimeError("a sandbox server stopped during start-up")
             await asyncio.sleep(0.01)
         yield Sandbox(urls=dict(zip(Centre, urls[1:], strict=True)), idp_url=urls[0],
-                      world=world, state_dir=state_dir, controls=controls)
+                      world=world, state_dir=state_dir, controls=controls, writes=writes)
     finally:
         for server in servers:
             server.should_exit = True

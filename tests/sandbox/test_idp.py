@@ -32,7 +32,7 @@ async def test_discovery_jwks_and_token(sb: Sandbox) -> None:
         assert scope.json()["error"] == "invalid_scope"
     token = jwt.decode(issued["access_token"], KeySet.import_key_set(jwks), algorithms=["RS256"])
     assert token.header["kid"] == jwks["keys"][0]["kid"]
-    assert token.claims["iss"] == sb.idp_url and token.claims["scope"] == "legal.read"
+    assert token.claims["iss"] == sb.idp_url and token.claims["scope"] == "legal.read legal.write"
 
 
 def test_key_is_reused_and_minting_verifies(tmp_path: Path) -> None:
