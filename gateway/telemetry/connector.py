@@ -119,7 +119,7 @@ class InstrumentedConnector:
         m.centre_seconds.labels(centre, call).observe(elapsed)
         if outcome != "ok":
             m.centre_errors.labels(centre, outcome).inc()
-        breaker = getattr(getattr(self.inner, "http", None), "breaker", None)
+        breaker = _breaker_of(self.inner)
         if breaker is not None:
             m.set_breaker(centre, getattr(breaker, "state", None))
 
@@ -143,6 +143,19 @@ class InstrumentedConnector:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def _breaker_of(connector: Any) -> Any:
+    """``http.breaker`` behind any stack of wrappers that expose ``inner`` (as
+    ``connectors.breaker`` finds it), read duck-typed so this module needs no breaker."""
+    for _ in range(8):
+        if connector is None:
+            return None
+        breaker = getattr(getattr(connector, "http", None), "breaker", None)
+        if breaker is not None:
+            return breaker
+        connector = getattr(connector, "inner", None)
+    return None
 
 
 def _count(args: tuple[Any, ...]) -> int:

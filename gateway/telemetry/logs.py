@@ -101,6 +101,7 @@ def reset_logging() -> None:
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
+    root.setLevel(logging.WARNING)  # the standard library's default
     structlog.reset_defaults()
 
 

@@ -103,3 +103,24 @@ def test_operation_labels_are_bounded() -> None:
     assert metrics.operation_label(None) == "anonymous"
     assert metrics.operation_label("bad name!") == "invalid"
     assert [metrics.operation_label(n) for n in ("A", "B", "C", "A")] == ["A", "B", "other", "A"]
+
+
+async def test_breaker_state_is_read_through_wrappers() -> None:
+    from types import SimpleNamespace
+
+    from gateway.telemetry.connector import InstrumentedConnector
+
+    class Fake:
+        centre = Centre.PETITIONS
+        http = SimpleNamespace(breaker=SimpleNamespace(state=SimpleNamespace(value="open")))
+
+        async def list_matters(self, query: ListQuery) -> object:
+            return object()
+
+    telemetry = Telemetry(TelemetrySettings(), trace.NoOpTracerProvider())
+    wrapped = InstrumentedConnector(SimpleNamespace(centre=Centre.PETITIONS, inner=Fake(),  # type: ignore[arg-type]
+                                                    list_matters=Fake().list_matters),
+                                    telemetry.metrics, telemetry.tracer)
+    await wrapped.list_matters(ListQuery(limit=1))
+    assert telemetry.metrics is not None
+    assert 'onedoor_centre_breaker_state{centre="PETITIONS"} 2.0' in telemetry.metrics.exposition().decode()
