@@ -14,6 +14,11 @@ Every request:
 * has foreign exceptions translated into :mod:`connectors.errors` here, at the
   boundary. ``detail`` carries method, path and status for logs — never the
   host, the query string (it holds resident IDs) or the backend body.
+* passes the centre's circuit breaker (:mod:`connectors.breaker`): while the
+  centre is down, calls fail fast without touching the network;
+* if it is a read, shares one flight with identical reads already under way
+  (:mod:`connectors.flight`), and reports the response's ``Cache-Control`` to
+  the record cache (:mod:`connectors.freshness`).
 
 Example::
 
@@ -26,11 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import logging
 import random
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,7 +42,11 @@ import httpx
 
 from onedoor.model import Centre
 
+from ._wire import client_options, retry_after
+from .breaker import CircuitBreaker
 from .errors import CentreError, CentreThrottled, CentreTimeout, CentreUnavailable
+from .flight import Flights, request_key
+from .freshness import note_cache_control
 from .settings import CallPolicy
 
 __all__ = [
@@ -78,6 +85,9 @@ class CallStats:
     last_latency_ms: float | None = None
     last_error_code: str | None = None
     last_error_detail: str | None = None
+    deduplicated: int = 0  # reads that joined an identical one in flight
+    rejected: int = 0  # calls the open breaker failed fast
+    breaker_opened: int = 0
 
 
 class _Retryable(Exception):
@@ -88,42 +98,6 @@ class _Retryable(Exception):
         super().__init__(error.detail)
         self.error = error
         self.retry_after = retry_after
-
-
-def client_options(
-    base_url: str,
-    policy: CallPolicy,
-    *,
-    headers: Mapping[str, str] | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> dict[str, Any]:
-    """Keyword arguments for an ``httpx.AsyncClient`` (or a subclass such as
-    Authlib's OAuth client) with explicit timeouts and a pool sized to the
-    centre's concurrency."""
-    t = policy.timeouts
-    n = policy.max_concurrency
-    return {
-        "base_url": base_url,
-        "timeout": httpx.Timeout(t.read, connect=t.connect, pool=t.total),
-        "limits": httpx.Limits(max_connections=n, max_keepalive_connections=n),
-        "headers": dict(headers or {}),
-        "transport": transport,
-        "follow_redirects": False,
-    }
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    raw = raw.strip()
-    if raw.isdigit():
-        return float(raw)
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class CentreClient:
@@ -142,7 +116,9 @@ class CentreClient:
         self.client = client
         self.auth = auth
         self.stats = CallStats()
+        self.breaker = CircuitBreaker(centre, policy.breaker, counts=self.stats)
         self._slots = asyncio.Semaphore(policy.max_concurrency)
+        self._flights: Flights[tuple[str, ...], httpx.Response] = Flights()
 
     @classmethod
     def build(
@@ -186,18 +162,38 @@ class CentreClient:
         """Send one logical request. ``read_only`` defaults to ``method == "GET"``; only
         read-only requests are retried (so is a write whose idempotency key makes a
         repeat harmless). 429 and 5xx raise (after retries); other statuses are the
-        caller's to judge."""
+        caller's to judge. Every call passes the breaker; identical read-only calls in
+        flight at the same time (in one GraphQL request or many) share one."""
+        retry = method == "GET" if read_only is None else read_only
+        body = (json_body, content, headers)
+
+        def send() -> Awaitable[httpx.Response]:
+            return self.breaker.call(lambda: self._send(method, path, params, body, retry, attempts))
+
+        if not retry:
+            response = await send()
+        else:
+            loop = asyncio.get_running_loop()
+            try:  # a joiner waits no longer than its own budget
+                async with asyncio.timeout_at(_deadline.get() or loop.time() + self.policy.timeouts.total):
+                    response, joined = await self._flights.run(
+                        request_key(method, path, params, json_body, content, headers), send)
+            except TimeoutError:
+                raise CentreTimeout(self.centre, detail=f"{method} {path}: budget") from None
+            self.stats.deduplicated += joined
+        note_cache_control(response.headers.get("Cache-Control"))
+        return response
+
+    async def _send(self, method: str, path: str, params: Any, body: Any, retry: bool,
+                    attempts: int | None) -> httpx.Response:
         loop = asyncio.get_running_loop()
         deadline = _deadline.get() or loop.time() + self.policy.timeouts.total
-        retry = method == "GET" if read_only is None else read_only
         max_attempts = attempts or (self.policy.retries.max_attempts if retry else 1)
         started = loop.time()
         self.stats.requests += 1
         try:
             async with asyncio.timeout_at(deadline):
-                response = await self._attempts(
-                    method, path, params, (json_body, content, headers), max_attempts, deadline
-                )
+                response = await self._attempts(method, path, params, body, max_attempts, deadline)
         except TimeoutError:
             error: CentreError = CentreTimeout(self.centre, detail=f"{method} {path}: budget")
             self._failed(error)
@@ -284,12 +280,12 @@ class CentreClient:
         if status == 429:
             raise _Retryable(
                 CentreThrottled(self.centre, http_status=status, detail=where),
-                _retry_after(response),
+                retry_after(response),
             )
         if status >= 500:
             raise _Retryable(
                 CentreUnavailable(self.centre, http_status=status, detail=where),
-                _retry_after(response) if status == 503 else None,
+                retry_after(response) if status == 503 else None,
             )
         return response
 

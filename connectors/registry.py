@@ -1,6 +1,11 @@
 """One table from centre to connector class, and the factory the gateway
 calls at start-up (as uvicorn maps protocol names to implementations).
 
+Each connector's client carries the centre's circuit breaker and shares
+identical reads in flight (``connectors.http``); with ``settings.cache.enabled``
+every connector is wrapped in a :class:`CachingConnector` over one shared
+:class:`RecordCache` (Redis second level when ``cache.redis_url`` is set).
+
 Example::
 
     connectors = build_connectors(settings)
@@ -20,20 +25,20 @@ import httpx
 from onedoor.model import Centre
 
 from .base import Connector
+from .cache import CachingConnector, RecordCache
 from .governance import GovernanceConnector
 from .legal import LegalConnector
-from .litigation import LitigationConnector
-from .mediation import MediationConnector
 from .petitions import PetitionsConnector
 from .settings import ConnectorsSettings
+from .summaries import LitigationSummaries, MediationSummaries
 
 __all__ = ["CONNECTOR_CLASSES", "aclose_all", "build_connectors"]
 
 CONNECTOR_CLASSES: Mapping[Centre, Callable[..., Connector]] = {
-    Centre.MEDIATION: MediationConnector,
+    Centre.MEDIATION: MediationSummaries,  # MediationConnector + summarize (push-down)
     Centre.LEGAL_SERVICES: LegalConnector,
     Centre.PETITIONS: PetitionsConnector,
-    Centre.LITIGATION: LitigationConnector,
+    Centre.LITIGATION: LitigationSummaries,  # LitigationConnector + summarize
     Centre.GOVERNANCE: GovernanceConnector,
 }
 
@@ -42,9 +47,11 @@ def build_connectors(
     settings: ConnectorsSettings,
     *,
     transports: Mapping[Centre, httpx.AsyncBaseTransport] | None = None,
+    cache: RecordCache | None = None,
 ) -> dict[Centre, Connector]:
-    """One connector per centre, each with its own pool and semaphore.
-    ``transports`` injects test transports (``httpx.MockTransport``…)."""
+    """One connector per centre, each with its own pool, semaphore and breaker.
+    ``transports`` injects test transports (``httpx.MockTransport``…); ``cache``
+    replaces the one built from ``settings.cache`` (e.g. with a test clock)."""
     built: dict[Centre, Connector] = {}
     for centre, cls in CONNECTOR_CLASSES.items():
         built[centre] = cls(
@@ -52,6 +59,10 @@ def build_connectors(
             settings.policy_for(centre),
             transport=(transports or {}).get(centre),
         )
+    if cache is None and settings.cache.enabled:
+        cache = RecordCache.from_settings(settings.cache)
+    if cache is not None:
+        built = {centre: CachingConnector(c, cache) for centre, c in built.items()}
     return built
 
 

@@ -27,6 +27,8 @@ __all__ = [
     "DEMO_API_KEY",
     "DEMO_LEGAL_CLIENT_ID",
     "DEMO_LEGAL_CLIENT_SECRET",
+    "BreakerSettings",
+    "CacheSettings",
     "CallPolicy",
     "CentreSettings",
     "ConnectorsSettings",
@@ -69,10 +71,20 @@ class Retries(_Strict):
     backoff_max: float = Field(default=2.0, ge=0)
 
 
+class BreakerSettings(_Strict):
+    """Opens after ``failure_threshold`` consecutive failed calls (unavailable or
+    timed out); after ``reset_seconds`` one probe call may test the centre."""
+
+    enabled: bool = True
+    failure_threshold: int = Field(default=5, ge=1, le=1000)
+    reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+
 class CallPolicy(_Strict):
     timeouts: Timeouts = Timeouts()
     max_concurrency: int = Field(default=10, ge=1, le=1000)
     retries: Retries = Retries()
+    breaker: BreakerSettings = BreakerSettings()
 
 
 class PolicyOverride(_Strict):
@@ -81,13 +93,34 @@ class PolicyOverride(_Strict):
     timeouts: Timeouts | None = None
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
     retries: Retries | None = None
+    breaker: BreakerSettings | None = None
 
     def apply_to(self, base: CallPolicy) -> CallPolicy:
         return CallPolicy(
             timeouts=self.timeouts or base.timeouts,
             max_concurrency=self.max_concurrency or base.max_concurrency,
             retries=self.retries or base.retries,
+            breaker=self.breaker or base.breaker,
         )
+
+
+class CacheSettings(_Strict):
+    """The shared record cache in front of every centre (``connectors.cache``).
+
+    Records live at most ``ttl_seconds`` (less when a centre's ``Cache-Control``
+    says so). ``redis_url`` adds a second level shared by gateway replicas; its
+    timeouts are tight because a slow Redis must cost less than the centre call
+    it saves. After a Redis failure it is left alone for ``redis_retry_seconds``.
+    """
+
+    enabled: bool = True
+    ttl_seconds: float = Field(default=5.0, gt=0, le=3600)
+    max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
+    redis_url: SecretStr | None = None  # may carry a password
+    redis_key_prefix: str = Field(default="onedoor:", min_length=1)
+    redis_connect_timeout: float = Field(default=0.2, gt=0, le=10)
+    redis_timeout: float = Field(default=0.05, gt=0, le=10)
+    redis_retry_seconds: float = Field(default=5.0, gt=0, le=3600)
 
 
 class CentreSettings(_Strict):
@@ -120,6 +153,7 @@ class GovernanceSettings(CentreSettings):
 
 class ConnectorsSettings(_Strict):
     all: CallPolicy = CallPolicy()
+    cache: CacheSettings = CacheSettings()
     mediation: MediationSettings
     legal_services: LegalSettings
     petitions: PetitionsSettings
