@@ -37,6 +37,7 @@ __all__ = [
     "as_list",
     "canonical_id",
     "category_of",
+    "check_accounted",
     "chunks",
     "collect_offset_pages",
     "collect_pages",
@@ -73,6 +74,15 @@ def decoding(centre: Centre, what: str) -> Iterator[None]:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise CentreBadResponse(centre, detail=f"{what}: {type(exc).__name__}") from exc
+
+
+def check_accounted(requested: Iterable[str], found: Iterable[str], missing: Iterable[Any]) -> None:
+    """A batch read must account for every id asked: returned or listed as missing.
+    A silently shorter answer (a "partial batch") breaks the contract, and taking
+    it as "does not exist" would hide matters from the caller."""
+    unaccounted = set(requested) - set(found) - {str(m) for m in missing}
+    if unaccounted:
+        raise ValueError(f"batch left {len(unaccounted)} ids unaccounted for")
 
 
 def as_dict(value: Any, what: str = "object") -> dict[str, Any]:

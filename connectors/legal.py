@@ -33,6 +33,7 @@ from ._common import (
     as_dict,
     as_list,
     canonical_id,
+    check_accounted,
     category_of,
     chunks,
     collect_pages,
@@ -185,10 +186,13 @@ def parse_application(raw: Any) -> MatterRecord:
     )
 
 
-def parse_batch(payload: Any) -> list[MatterRecord]:
+def parse_batch(payload: Any, requested: Sequence[str] = ()) -> list[MatterRecord]:
     with decoding(CENTRE, "batch"):
         body = as_dict(payload)
-        return [parse_application(i) for i in as_list(body["data"], "data")]
+        records = [parse_application(i) for i in as_list(body["data"], "data")]
+        check_accounted(requested, (r.native_id for r in records),
+                        as_list(body.get("not_found", []), "not_found"))
+        return records
 
 
 def parse_search(payload: Any) -> tuple[list[MatterRecord], int, str | None]:
@@ -269,10 +273,12 @@ class LegalConnector(SearchConnector):
         ids = unique(native_ids)
         if not ids:
             return {}
+        batches = list(chunks(ids, MAX_BATCH))
         async with self.http.budget():
-            pages = await fan_out(self._get(batch_params(c)) for c in chunks(ids, MAX_BATCH))
+            pages = await fan_out(self._get(batch_params(c)) for c in batches)
         wanted = set(ids)
-        return {r.native_id: r for p in pages for r in parse_batch(p) if r.native_id in wanted}
+        return {r.native_id: r for p, c in zip(pages, batches, strict=True)
+                for r in parse_batch(p, c) if r.native_id in wanted}
 
     async def _search(
         self, query: ListQuery | None, limit: int, id_numbers: Sequence[str] = ()

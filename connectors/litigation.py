@@ -28,6 +28,7 @@ from ._common import (
     as_dict,
     as_list,
     canonical_id,
+    check_accounted,
     category_of,
     chunks,
     collect_pages,
@@ -195,11 +196,13 @@ def parse_case(raw: Any) -> MatterRecord:
     )
 
 
-def parse_batch(payload: Any) -> list[MatterRecord]:
+def parse_batch(payload: Any, requested: Sequence[str] = ()) -> list[MatterRecord]:
     with decoding(CENTRE, "batch"):
         body = as_dict(payload)
-        as_list(body.get("notFound", []), "notFound")
-        return [parse_case(c) for c in as_list(body["cases"], "cases")]
+        missing = as_list(body.get("notFound", []), "notFound")
+        records = [parse_case(c) for c in as_list(body["cases"], "cases")]
+        check_accounted(requested, (r.native_id for r in records), missing)
+        return records
 
 
 def parse_search(payload: Any) -> tuple[list[MatterRecord], int, str | None]:
@@ -232,7 +235,7 @@ class LitigationConnector(SearchConnector):
         response = await self.http.request(
             "POST", "/cases:batchGet", json_body=batch_body(case_numbers), read_only=True
         )
-        return parse_batch(json_body(CENTRE, response))
+        return parse_batch(json_body(CENTRE, response), case_numbers)
 
     async def _get(self, params: Params) -> Any:
         return json_body(CENTRE, await self.http.request("GET", "/cases", params=params))

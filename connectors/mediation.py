@@ -31,6 +31,7 @@ from ._common import (
     as_dict,
     as_list,
     canonical_id,
+    check_accounted,
     chunks,
     collect_pages,
     decoding,
@@ -218,11 +219,13 @@ def parse_case(raw: Any) -> MatterRecord:
     )
 
 
-def parse_batch(payload: Any) -> list[MatterRecord]:
+def parse_batch(payload: Any, requested: Sequence[str] = ()) -> list[MatterRecord]:
     with decoding(CENTRE, "batch"):
         body = as_dict(payload)
-        as_list(body.get("missing", []), "missing")
-        return [parse_case(item) for item in as_list(body["items"], "items")]
+        missing = as_list(body.get("missing", []), "missing")
+        records = [parse_case(item) for item in as_list(body["items"], "items")]
+        check_accounted(requested, (r.native_id for r in records), missing)
+        return records
 
 
 def parse_search(payload: Any) -> tuple[list[MatterRecord], int]:
@@ -257,12 +260,12 @@ class MediationConnector(SearchConnector):
         ids = unique(i for i in native_ids if "," not in i)  # a comma would split the id
         if not ids:
             return {}
+        batches = list(chunks(ids, MAX_BATCH))
         async with self.http.budget():
-            pages = await fan_out(
-                self._get(batch_params(chunk)) for chunk in chunks(ids, MAX_BATCH)
-            )
+            pages = await fan_out(self._get(batch_params(chunk)) for chunk in batches)
         wanted = set(ids)
-        records = (r for page in pages for r in parse_batch(page))
+        records = (r for page, chunk in zip(pages, batches, strict=True)
+                   for r in parse_batch(page, chunk))
         return {r.native_id: r for r in records if r.native_id in wanted}
 
     async def _search(

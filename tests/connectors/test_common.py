@@ -29,3 +29,14 @@ async def test_offset_pages_for_a_screenful_are_requested_together() -> None:
     items, total = await collect_offset_pages(fetch, 2000, 50)  # type: ignore[arg-type]
     # A cap, not a screenful: page one learns the total, then only real pages.
     assert len(items) == 130 and sorted(calls) == [(0, 50), (50, 50), (100, 30)]
+
+
+def test_a_batch_must_account_for_every_requested_id() -> None:
+    import pytest
+
+    from connectors.errors import CentreBadResponse
+    from connectors.mediation import parse_batch
+
+    with pytest.raises(CentreBadResponse):
+        parse_batch({"items": [], "missing": ["A"]}, ["A", "B"])
+    assert parse_batch({"items": [], "missing": ["A", "B"]}, ["A", "B"]) == []

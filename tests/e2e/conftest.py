@@ -3,6 +3,7 @@ provider on free ports, the gateway built exactly as ``onedoor demo`` builds it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from connectors.registry import build_connectors
+from connectors.settings import CallPolicy, demo_settings
 from gateway.app import create_app
 from gateway.audit import AuditStore, open_audit_store
 from gateway.auth import build_authenticator
@@ -55,11 +57,15 @@ class OneDoor:
                 (await direct.post(f"{url}/_sandbox/stats/reset")).raise_for_status()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def onedoor(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[OneDoor]:
-    state_dir: Path = tmp_path_factory.mktemp("onedoor")
+@contextlib.asynccontextmanager
+async def start_onedoor(state_dir: Path, policy: CallPolicy | None = None) -> AsyncIterator[OneDoor]:
+    """The sandbox on free ports and the gateway built as ``onedoor demo`` builds it
+    (optionally with another centre call policy, e.g. a short time budget)."""
     async with run_sandbox(None, state_dir) as sb:
         settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port=8000)
+        if policy is not None:
+            settings = settings.model_copy(
+                update={"centres": demo_settings(dict(sb.urls), sb.idp_url, policy=policy)})
         audit = await open_audit_store(settings.audit.url)
         authenticate = build_authenticator(settings.auth)
         connectors = build_connectors(settings.centres)
@@ -71,3 +77,9 @@ async def onedoor(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[One
             await connector.aclose()
         await authenticate.aclose()
         await audit.aclose()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def onedoor(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[OneDoor]:
+    async with start_onedoor(tmp_path_factory.mktemp("onedoor")) as od:
+        yield od
