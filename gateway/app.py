@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import DisableIntrospection
 
 from connectors.base import Connector
@@ -33,7 +33,9 @@ from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
 from .operation.limits import OperationLimits
 from .settings import GatewaySettings
+from .submissions import FilingService, SubmissionStore, open_submission_store
 from .telemetry.core import Telemetry
+from .webhooks import FilingHolder
 
 __all__ = ["create_app"]
 
@@ -70,6 +72,7 @@ def create_app(
     audit: AuditStore | None = None,
     close_connectors: bool = True,
     telemetry: Telemetry | None = None,
+    submissions: SubmissionStore | None = None,
 ) -> Starlette:
     """The app; with ``audit=None`` the store named in settings is opened at start-up
     (until it is, requests touching citizen data fail closed)."""
@@ -86,10 +89,12 @@ def create_app(
         extensions.append(DisableIntrospection)
     schema = build_schema(extensions, suggestions=settings.field_suggestions,
                           max_batch=settings.limits.max_batch, federation=settings.subgraph)
+    filing = FilingHolder(FilingService(submissions, connectors, holder) if submissions else None)
     graphql = OneDoorGraphQL(
         schema,
         connectors,
         audit=holder,
+        filing=filing,
         graphql_ide="graphiql" if settings.introspection else None,
         allow_queries_via_get=True,
     )
@@ -113,6 +118,12 @@ def create_app(
         opened = holder.store is None
         if opened:
             holder.store = telemetry.audit(await open_audit_store(settings.audit.url))
+        if filing.service is None:  # submissions table beside the state (same URL convention)
+            store = await open_submission_store(f"sqlite:///{settings.state_dir / 'submissions.sqlite'}")
+            filing.service = FilingService(store, connectors, holder)
+        settled = await filing.service.reconcile()  # submissions a crash left unfinished
+        if settled:
+            log.info("reconciled %d unfinished submissions", settled)
         start = getattr(authenticate, "start", None)
         if start is not None:
             await start()
@@ -131,10 +142,14 @@ def create_app(
                     await connector.aclose()
             if opened and holder.store is not None:
                 await holder.store.aclose()
+            if submissions is None and filing.service is not None:
+                await filing.service.store.aclose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/webhooks/{centre}", filing.webhook, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route(telemetry.settings.metrics_path, telemetry.endpoint),
@@ -152,3 +167,5 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    app.state.filing = filing  # tests and operators reach reconcile through it
+    return app

@@ -18,6 +18,7 @@ from schema.loaders import Loaders
 
 from .operation.audit import StoreHolder
 from .principal import ANONYMOUS
+from .webhooks import FilingHolder
 
 __all__ = ["OneDoorGraphQL"]
 
@@ -31,11 +32,13 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
         connectors: Mapping[Centre, Connector],
         *,
         audit: StoreHolder,
+        filing: FilingHolder | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.connectors = connectors
         self.audit = audit
+        self.filing = filing
 
     async def execute_single(
         self, request: Any, request_adapter: Any, sub_response: Any, context: RequestContext,
@@ -61,4 +64,5 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
             request_id=state.get("request_id", "-"),
             purpose=purpose[:200] if purpose else None,
             audit=self.audit.store,
+            filing=self.filing.service if self.filing else None,
         )

@@ -14,14 +14,18 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from .citizen import Citizen
 from .context import RequestContext
 from .errors import is_expected
 from .extensions import PartialResults
+from .filing import FilingQuery, Mutation
 from .matter import CourtCase, GridEvent, LegalServiceRequest, MediationCase, Petition
 from .query import Query
+from .statistics import StatisticsQuery
+from .subscription import Subscription
 
 __all__ = ["Citizen", "ExtensionFactory", "RequestContext", "build_schema", "sdl"]
 
@@ -60,7 +64,9 @@ def build_schema(
 
         return build_subgraph(extensions, suggestions=suggestions, max_batch=max_batch)
     return OneDoorSchema(
-        query=Query,
+        query=merge_types("Query", (Query, FilingQuery, StatisticsQuery)),
+        mutation=Mutation,
+        subscription=Subscription,
         types=[MediationCase, LegalServiceRequest, Petition, CourtCase, GridEvent],
         extensions=[PartialResults, *extensions],
         config=StrawberryConfig(

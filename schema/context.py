@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from graphql import GraphQLError
 
@@ -19,6 +20,9 @@ from gateway.principal import Principal
 from onedoor.model import CST, Centre, MatterRecord
 
 from .loaders import Loaders
+
+if TYPE_CHECKING:
+    from gateway.submissions import FilingService
 
 __all__ = ["CENTRE_SCOPES", "RequestContext"]
 
@@ -50,6 +54,8 @@ class RequestContext:
     # The audit store, for auditors' queries (``auditTrail``); ``None`` in unit tests.
     audit: AuditStore | None = None
     partial_errors: list[GraphQLError] = field(default_factory=list)
+    # Filing, tracking and live updates (issue 5); ``None`` where the app has no store.
+    filing: FilingService | None = None
 
     def fork(self) -> RequestContext:
         """A fresh context for one operation of a batched (array) request: same
@@ -58,7 +64,7 @@ class RequestContext:
         return RequestContext(
             principal=self.principal, connectors=self.connectors,
             loaders=Loaders(self.connectors), request_id=self.request_id,
-            purpose=self.purpose, audit=self.audit,
+            purpose=self.purpose, audit=self.audit, filing=self.filing,
         )
 
     def can_read(self, centre: Centre) -> bool:
