@@ -23,7 +23,8 @@ from typing import Protocol, runtime_checkable
 
 from onedoor.model import Centre, MatterRecord, MatterStatus, PartyRecord
 
-__all__ = ["Connector", "Health", "ListQuery", "MatterDraft", "MatterPage", "WritableConnector"]
+__all__ = ["Connector", "Health", "ListQuery", "MatterDraft", "MatterPage", "SummaryCell", "SummaryConnector",
+           "SummaryQuery", "WritableConnector"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,4 +119,38 @@ class WritableConnector(Protocol):
 
     async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
         """The record an earlier ``create`` of this draft made, if the centre holds one."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryQuery:
+    """Aggregates of the matters registered in ``[received_from, received_to]`` under
+    ``region_prefix``, grouped by category × month (CST) × the first ``region_digits``
+    digits of the region code."""
+
+    region_prefix: str
+    received_from: dt.datetime
+    received_to: dt.datetime  # inclusive
+    region_digits: int
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryCell:
+    """One group of a centre's summary; ``counts`` uses the names of ``schema.kpi.Figures``."""
+
+    category: str
+    month: str  # YYYY-MM
+    region: str  # the grouped prefix, ``region_digits`` long
+    counts: Mapping[str, int]
+
+
+@runtime_checkable
+class SummaryConnector(Protocol):
+    """A centre that aggregates for us (push-down); the others are paged and counted
+    in the gateway. Kept apart so every ``Connector`` stays valid without it."""
+
+    centre: Centre
+
+    async def summarize(self, query: SummaryQuery) -> Sequence[SummaryCell]:
+        """The centre's own counts for the query, one cell per non-empty group."""
         ...

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from onedoor.model import CATEGORIES, Centre
-from sandbox import intake
+from sandbox import intake, summaries
 from sandbox.common import BadRequest, codes, counter_party, int_param, step_times, title
 from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import CASE_TYPES, STATUSES
@@ -203,6 +203,7 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
 
     return Starlette(routes=[Route("/cases:batchGet", batch_get, methods=["POST"]),
                              Route("/cases", search, methods=["GET", "POST"]),
+                             Route("/cases:summarize", summaries.litigation_summary(world, guard)),
                              Route("/openapi.json", openapi)])
 
 

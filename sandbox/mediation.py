@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from onedoor.model import CATEGORIES, CST, Centre
-from sandbox import intake
+from sandbox import intake, summaries
 from sandbox.common import BadRequest, codes, counter_party, csv, int_param, step_times, title
 from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import STATUSES
@@ -175,6 +175,7 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         return JSONResponse(mediation_spec())
 
     return Starlette(routes=[Route("/api/cases", cases, methods=["GET", "POST"]),
+                             Route("/api/stats/summary", summaries.mediation_summary(world, api_key)),
                              Route("/openapi.json", openapi)])
 
 

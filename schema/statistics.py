@@ -1,0 +1,192 @@
+"""``statistics``: the governance centre's KPIs by centre, category, region and month.
+
+Counts only — never a name, ID or matter — and only for a region inside the
+caller's jurisdiction (``stats:read``; see :mod:`schema.gather`). Definitions
+are in the descriptions below, which the SDL and the reference carry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from onedoor.model import CST
+from onedoor.model import Centre as DomainCentre
+
+from .context import RequestContext
+from .enums import Centre
+from .gather import check_region, gather_cells, period, region_name
+from .kpi import Figures, rollup
+from .overdue import OverdueQuery
+from .scopes import requires_scopes
+
+__all__ = ["Statistics", "StatisticsDimension", "StatisticsFigures", "StatisticsQuery", "figures_of"]
+
+
+@strawberry.enum(description="统计分组维度 / a dimension to group statistics by")
+class StatisticsDimension(Enum):
+    CENTRE = strawberry.enum_value("centre", description="按中心 / by centre")
+    CATEGORY = strawberry.enum_value("category", description="按纠纷类别 / by dispute category")
+    REGION = strawberry.enum_value("region", description="按下一级区划 / by the next region level down")
+    MONTH = strawberry.enum_value("month", description="按登记月份（北京时间） / by month of registration (CST)")
+
+
+@strawberry.enum(description="统计口径来源 / where a centre's figures were computed")
+class StatisticsSource(Enum):
+    PUSH_DOWN = strawberry.enum_value("PUSH_DOWN", description="中心汇总接口 / the centre's own summary endpoint")
+    GATEWAY = strawberry.enum_value("GATEWAY", description="网关分页计算 / paged and counted in the gateway")
+
+
+def _rate(num: int, den: int) -> float | None:
+    return None if den == 0 else round(num / den, 4)
+
+
+@strawberry.type(description=(
+    "一组统计数字（本期登记的事项队列，截至查询时） / the figures of one group: the cohort of matters "
+    "registered in the period, as they stand now. 比率分母为0时为null / a rate is null when its denominator is 0"))
+class StatisticsFigures:
+    registered: int = strawberry.field(description="登记数：期内登记（上报、立案、申请）的事项 / matters registered")
+    accepted: int = strawberry.field(description=(
+        "受理数：已受理且未被拒绝（矛调登记即受理；法援已批准；信访已受理、转送或交办；法院已受理；网格已立案） / "
+        "accepted and not refused (mediation: on registration; legal aid: approved; petitions: accepted, "
+        "forwarded or assigned; court: accepted; grid: opened)"))
+    forwarded: int = strawberry.field(description=(
+        "转送数：信访事项转送有权处理的机关（条例第二十二条） / petitions forwarded to the competent body (Art.22)"))
+    assigned: int = strawberry.field(description=(
+        "交办数：信访事项交由下级机关办理（条例第二十二条） / petitions assigned to a lower body (Art.22)"))
+    closed: int = strawberry.field(description=(
+        "办结数：已受理且已办结（含终止） / accepted and concluded (incl. terminated)"))
+    closed_on_time: int = strawberry.field(description=(
+        "按期办结数：办结且守住本中心的时限（信访15日受理、60日办结；法援7日决定；调解约一个月；"
+        "法院审限；网格派遣时限） / "
+        "concluded within the centre's deadlines (petitions 15-day acceptance and 60-day handling; legal aid "
+        "7-day decision; mediation about a month; court time limit; grid dispatch limit)"))
+    mediations: int = strawberry.field(description=(
+        "调解受理数：矛调中心受理的调解及法院诉前调解 / mediations taken on (mediation centre and court "
+        "pre-litigation mediation)"))
+    agreements: int = strawberry.field(description=(
+        "调解成功数：达成调解协议（案结事了；诉前调解以调解结案） / agreements reached"))
+    escalated: int = strawberry.field(description=(
+        "纠纷转信访数：调解或网格事件其后转为信访 / disputes (mediation, grid) that escalated to a petition"))
+    repeat_petitions: int = strawberry.field(description=(
+        "重复信访数：同一信访人就同一类别在本期内再次信访 / a petitioner petitioning again on the same "
+        "category within the period"))
+
+    @strawberry.field(description="受理率 = 受理数 ÷ 登记数 / acceptance rate = accepted ÷ registered")
+    def acceptance_rate(self) -> float | None:
+        return _rate(self.accepted, self.registered)
+
+    @strawberry.field(description=(
+        "转交办率 = (转送 + 交办) ÷ 登记数 / transfer rate = (forwarded + assigned) ÷ registered"))
+    def transfer_rate(self) -> float | None:
+        return _rate(self.forwarded + self.assigned, self.registered)
+
+    @strawberry.field(description="转送率 = 转送 ÷ 登记数 / forwarding rate = forwarded ÷ registered")
+    def forwarding_rate(self) -> float | None:
+        return _rate(self.forwarded, self.registered)
+
+    @strawberry.field(description="交办率 = 交办 ÷ 登记数 / assignment rate = assigned ÷ registered")
+    def assignment_rate(self) -> float | None:
+        return _rate(self.assigned, self.registered)
+
+    @strawberry.field(description="办结率 = 办结数 ÷ 受理数 / closure rate = closed ÷ accepted")
+    def closure_rate(self) -> float | None:
+        return _rate(self.closed, self.accepted)
+
+    @strawberry.field(description="按期办结率 = 按期办结数 ÷ 办结数 / on-time closure rate = closedOnTime ÷ closed")
+    def on_time_closure_rate(self) -> float | None:
+        return _rate(self.closed_on_time, self.closed)
+
+    @strawberry.field(description=(
+        "调解成功率 = 调解成功数 ÷ 调解受理数 / mediation success rate = agreements ÷ mediations"))
+    def mediation_success_rate(self) -> float | None:
+        return _rate(self.agreements, self.mediations)
+
+
+def figures_of(f: Figures) -> StatisticsFigures:
+    return StatisticsFigures(
+        registered=f.registered, accepted=f.accepted, forwarded=f.forwarded, assigned=f.assigned,
+        closed=f.closed, closed_on_time=f.closed_on_time, mediations=f.mediations, agreements=f.agreements,
+        escalated=f.escalated, repeat_petitions=f.repeat_petitions)
+
+
+@strawberry.type(description="一个分组 / one group; dimensions not grouped by are null")
+class StatisticsGroup:
+    centre: Centre | None = strawberry.field(description="中心 / centre")
+    category: str | None = strawberry.field(description="纠纷类别 / dispute category")
+    region_code: str | None = strawberry.field(description="下一级区划代码 / the child region's code")
+    region_name: str | None = strawberry.field(description="下一级区划名称 / the child region's name")
+    month: str | None = strawberry.field(description="登记月份 YYYY-MM / month of registration")
+    figures: StatisticsFigures = strawberry.field(description="统计数字 / the figures")
+
+
+@strawberry.type(description="某中心数字的来源 / how one centre's figures were obtained")
+class CentreSource:
+    centre: Centre = strawberry.field(description="中心 / centre")
+    source: StatisticsSource = strawberry.field(description="计算位置 / where computed")
+    records: int = strawberry.field(description="计入的事项数 / matters counted")
+
+
+@strawberry.type(description="统计结果（不含任何个人信息） / statistics (no personal data)")
+class Statistics:
+    region_code: str = strawberry.field(description="统计区域 / the region")
+    region_name: str = strawberry.field(description="区域名称 / its name")
+    from_: dt.date = strawberry.field(name="from", description="起始日期（含） / first day")
+    to: dt.date = strawberry.field(description="截止日期（含） / last day")
+    as_of: dt.datetime = strawberry.field(description="数据截至时间 / the moment the figures describe")
+    totals: StatisticsFigures = strawberry.field(description="合计 / totals")
+    groups: list[StatisticsGroup] = strawberry.field(description="分组（按分组键排序） / groups, sorted by key")
+    sources: list[CentreSource] = strawberry.field(description="各中心口径 / per-centre sources")
+    missing_centres: list[Centre] = strawberry.field(description=(
+        "未能取得数据的中心（数字不含这些中心） / centres that failed: the figures exclude them"))
+
+
+@strawberry.type
+class StatisticsQuery(OverdueQuery):
+    """The dispatcher's root fields: ``statistics`` here, ``overdue`` and ``escalations`` inherited."""
+
+    @strawberry.field(
+        description=(
+            "跨中心统计（综治中心“总调度”） / cross-centre statistics for the governance centre. "
+            "区域须在本人管辖范围内，否则拒绝 / the region must lie inside the caller's jurisdiction, else FORBIDDEN"),
+        extensions=[requires_scopes(["stats:read"])],
+    )
+    async def statistics(
+        self,
+        info: strawberry.Info,
+        region_code: str,
+        from_: Annotated[dt.date, strawberry.argument(name="from")],
+        to: dt.date,
+        group_by: list[StatisticsDimension] | None = None,
+        push_down: Annotated[bool, strawberry.argument(description=(
+            "false：即使中心提供汇总接口也在网关计算（用于核对） / false: compute in the gateway even "
+            "where a centre offers a summary (for verification)"))] = True,
+    ) -> Statistics:
+        ctx: RequestContext = info.context
+        prefix = check_region(ctx, region_code)
+        span = period(from_, to)
+        gathered = await gather_cells(ctx, prefix, span, push_down, info.path.as_list())
+        dims = [str(d.value) for d in group_by or []]
+        total = Figures()
+        for figures in gathered.cells.values():
+            total.add(figures)
+        groups = [
+            StatisticsGroup(
+                centre=Centre[key["centre"]] if "centre" in key else None, category=key.get("category"),
+                region_code=key.get("region"), region_name=region_name(key["region"]) if "region" in key else None,
+                month=key.get("month"), figures=figures_of(figures))
+            for key, figures in rollup(gathered.cells, dims)
+        ] if dims else []
+        order = list(DomainCentre)
+        code = prefix.ljust(6, "0") if len(prefix) <= 6 else prefix.ljust(12, "0")
+        return Statistics(
+            region_code=code, region_name=region_name(code), from_=from_, to=to,
+            as_of=ctx.now.astimezone(CST), totals=figures_of(total), groups=groups,
+            sources=[CentreSource(centre=Centre[c.value], records=n,
+                                  source=StatisticsSource.PUSH_DOWN if pushed else StatisticsSource.GATEWAY)
+                     for c, (pushed, n) in sorted(gathered.sources.items(), key=lambda i: order.index(i[0]))],
+            missing_centres=[Centre[c.value] for c in gathered.missing],
+        )
