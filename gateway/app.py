@@ -32,6 +32,7 @@ from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, Requ
 from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
 from .operation.limits import OperationLimits
+from .portal import portal_mount
 from .settings import GatewaySettings
 from .submissions import FilingService, SubmissionStore, open_submission_store
 from .telemetry.core import Telemetry
@@ -153,6 +154,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route(telemetry.settings.metrics_path, telemetry.endpoint),
+            *([portal_mount(settings)] if settings.mode == "demo" else []),  # static demo page
         ],
         middleware=[
             *telemetry.outer_middleware(),

@@ -89,11 +89,12 @@ async def run_demo(
     async with run_sandbox(port, state_dir, seed=seed, matters=matters,
                            latency_ms=latency_ms) as sb:
         settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port)
-        (state_dir / _STATE_FILE).write_text(json.dumps({"issuer": sb.idp_url, "port": port}))
+        samples = demo_samples(sb.world)  # also offered by /portal/demo-tokens
+        (state_dir / _STATE_FILE).write_text(json.dumps({"issuer": sb.idp_url, "port": port,
+                                                         "samples": samples}))
         app = build_gateway(settings)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))
-        samples = demo_samples(sb.world)
         print(f"OneDoor demo — GraphiQL: http://127.0.0.1:{port}/graphql")
         for centre, url in sb.urls.items():
             print(f"centre {centre.value}: {url}")
