@@ -32,6 +32,7 @@ from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, Requ
 from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
 from .operation.limits import OperationLimits
+from .persisted import PersistedQueries
 from .portal import portal_mount
 from .settings import GatewaySettings
 from .submissions import FilingService, SubmissionStore, open_submission_store
@@ -98,6 +99,7 @@ def create_app(
         filing=filing,
         graphql_ide="graphiql" if settings.introspection else None,
         allow_queries_via_get=True,
+        persisted=PersistedQueries.from_settings(settings.persisted_queries),
     )
 
     async def healthz(_: Request) -> JSONResponse:

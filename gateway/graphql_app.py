@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
 
 from connectors.base import Connector
 from onedoor.model import Centre
@@ -17,6 +19,7 @@ from schema.context import RequestContext
 from schema.loaders import Loaders
 
 from .operation.audit import StoreHolder
+from .persisted import PersistedQueries, PersistedQueryError
 from .principal import ANONYMOUS
 from .webhooks import FilingHolder
 
@@ -33,12 +36,14 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
         *,
         audit: StoreHolder,
         filing: FilingHolder | None = None,
+        persisted: PersistedQueries | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.connectors = connectors
         self.audit = audit
         self.filing = filing
+        self.persisted = persisted
 
     async def execute_single(
         self, request: Any, request_adapter: Any, sub_response: Any, context: RequestContext,
@@ -46,9 +51,19 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
     ) -> Any:
         # strawberry runs a batch's operations concurrently with one context;
         # each gets its own so trackers (audit, omitted centres) stay per operation.
+        if self.persisted is not None:  # hash → document before anything parses it
+            try:
+                query = self.persisted.resolve(request_data.query, request_data.extensions)
+            except PersistedQueryError as exc:
+                return ExecutionResult(data=None, errors=[exc.as_graphql_error()])
+            request_data = dataclasses.replace(request_data, query=query)
         return await super().execute_single(
             request, request_adapter, sub_response, context.fork(), root_value, request_data
         )
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted-query GET has no ``query`` parameter: it is an operation, not a browser.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

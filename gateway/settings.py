@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,6 +34,7 @@ __all__ = [
     "GatewaySettings",
     "IssuerSettings",
     "LimitsSettings",
+    "PersistedQueriesSettings",
     "load_settings",
 ]
 
@@ -71,6 +72,15 @@ class LimitsSettings(_Strict):
     max_batch: int = Field(default=10, ge=1)
 
 
+class PersistedQueriesSettings(_Strict):
+    """Automatic persisted queries (Apollo APQ), and an optional safelist: an Apollo
+    persisted query manifest outside which no operation runs (``gateway.persisted``)."""
+
+    apq: bool = True
+    apq_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)  # documents kept, in bytes
+    safelist_manifest: FilePath | None = None
+
+
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(
         extra="forbid",
@@ -91,6 +101,7 @@ class GatewaySettings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     limits: LimitsSettings = LimitsSettings()
+    persisted_queries: PersistedQueriesSettings = PersistedQueriesSettings()
     logging: LoggingSettings = LoggingSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     centres: ConnectorsSettings

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from connectors.settings import CallPolicy, Retries, Timeouts
+from connectors.settings import BreakerSettings, CallPolicy, Retries, Timeouts
 from gateway.demo import demo_samples
 from onedoor.model import Centre
 from sandbox.client import set_fault
@@ -19,8 +19,11 @@ from .conftest import OneDoor, start_onedoor
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 # A short budget keeps "slow" quick to test; two attempts show retries happen.
+# The breaker stays out of the way: after a few faults in a row it would (rightly)
+# answer CENTRE_UNAVAILABLE for every later mode (tests/connectors/test_breaker.py).
 POLICY = CallPolicy(timeouts=Timeouts(connect=0.5, read=0.8, total=1.2),
-                    retries=Retries(max_attempts=2, backoff_base=0.05, backoff_max=0.1))
+                    retries=Retries(max_attempts=2, backoff_base=0.05, backoff_max=0.1),
+                    breaker=BreakerSettings(failure_threshold=1000))
 
 QUERY = """query($id: String!) { citizen(idNumber: $id) { name
   matters(first: 50) { nodes { centre reference } } } }"""
