@@ -16,12 +16,12 @@ from typing import Any
 from onedoor.model import Centre, PartyKind, PartyRecord
 
 from ._common import expect_status
-from ._writes import created_json
+from ._writes import created_json, find_by_reference
 from .base import MatterDraft
 from .http import CentreClient
 
-__all__ = ["grid_event_request", "legal_body", "petition_xml", "send_grid_event", "send_legal",
-           "send_petition"]
+__all__ = ["find_by_reference", "grid_event_request", "legal_body", "petition_xml", "send_grid_event",
+           "send_legal", "send_petition"]
 
 _SERVICE_TYPES = {"LEGAL_AID": "legal_aid", "CONSULTATION": "consultation"}
 _PETITION_TYPES = {"SUGGESTION": "JYYJ", "REPORT": "JJKG", "COMPLAINT": "SSQJ"}

@@ -28,13 +28,13 @@ from onedoor.model import (
     PartyRecord,
 )
 
-from ._centre_writes import send_legal
+from ._centre_writes import find_by_reference, send_legal
 from ._common import (
     as_dict,
     as_list,
     canonical_id,
-    check_accounted,
     category_of,
+    check_accounted,
     chunks,
     collect_pages,
     decoding,
@@ -52,15 +52,13 @@ from ._common import (
     unique,
 )
 from ._connector import SearchConnector, fan_out
-from ._writes import find_by_reference
 from .base import ListQuery, MatterDraft
 from .errors import CentreBadResponse, CentreError, CentreUnavailable
 from .http import CentreClient, client_options
 from .settings import CallPolicy, LegalSettings
 
-# Authlib warns that plain httpx is deprecated in favour of httpx2; we keep
-# httpx on purpose (one client library, MockTransport in tests), so the
-# import-time notice is silenced here rather than failing -W error runs.
+# Authlib warns that plain httpx is deprecated in favour of httpx2; we keep httpx on purpose (one
+# client library, MockTransport in tests), so the import-time notice is silenced (-W error runs).
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", AuthlibDeprecationWarning)
     from authlib.integrations.base_client import OAuthError  # type: ignore[import-untyped]
@@ -295,9 +293,7 @@ class LegalConnector(SearchConnector):
         return await self._get([("limit", "1")])
 
     async def create(self, draft: MatterDraft) -> MatterRecord:
-        payload = await send_legal(self.http, PATH, draft)
-        with decoding(CENTRE, "create"):
-            return parse_application(payload)
+        return parse_batch({"data": [await send_legal(self.http, PATH, draft)]})[0]
 
     async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
         return await find_by_reference(self, draft)

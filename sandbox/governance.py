@@ -175,9 +175,8 @@ def render_written(w: Written) -> GridEvent:
         event_no=w.native_id, title=f.get("title") or f"{f['category']}问题",
         event_type=f["category"], status=w.status, region_code=f["region_code"],
         grid_code=f.get("grid_code") or f["region_code"], reporter=f.get("reporter") or "",
-        reported_at=to_cst(w.received).isoformat(), due_at=_iso(w.received + limit * 86_400),
-        closed_at=_iso(w.closed), parties=parties,
-        steps=[EventStep(at=to_cst(t).isoformat(), step=s, note=None) for t, s in w.steps],
+        reported_at=to_cst(w.received).isoformat(), due_at=_iso(w.received + limit * 86_400), closed_at=_iso(w.closed),
+        parties=parties, steps=[EventStep(at=to_cst(t).isoformat(), step=s, note=None) for t, s in w.steps],
         referrals=[Referral(kind=r["kind"], ref_no=r["refNo"]) for r in f.get("related") or []])
 
 

@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from connectors.errors import CentreError
+from gateway.submissions import fresh_read
 from onedoor.model import MatterRecord
 
 from .context import RequestContext
@@ -41,7 +42,7 @@ class Subscription:
 
         async def read() -> MatterRecord | None:
             try:
-                record = (await connector.get_many([native_id])).get(native_id)
+                record = await fresh_read(connector, native_id)
             except CentreError as exc:
                 raise centre_error(exc) from exc
             return record if record is not None and ctx.may_call(centre) and ctx.visible(record) else None

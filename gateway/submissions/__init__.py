@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from .service import Filed, Filing, FilingError, FilingService
 from .store import Submission, SubmissionStore, open_submission_store
-from .updates import POLLED_CENTRES, MatterUpdates, webhook_matter_id
+from .updates import POLLED_CENTRES, MatterUpdates, fresh_read, webhook_matter_id
 
 __all__ = [
     "POLLED_CENTRES", "Filed", "Filing", "FilingError", "FilingService", "MatterUpdates",
-    "Submission", "SubmissionStore", "open_submission_store", "webhook_matter_id",
+    "Submission", "SubmissionStore", "fresh_read", "open_submission_store", "webhook_matter_id",
 ]

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Mapping
 
 from connectors.base import Connector
 from connectors.errors import CentreError
-from onedoor.model import Centre
+from onedoor.model import Centre, MatterRecord
 
-__all__ = ["POLLED_CENTRES", "MatterUpdates", "webhook_matter_id"]
+__all__ = ["POLLED_CENTRES", "MatterUpdates", "fresh_read", "webhook_matter_id"]
 
 log = logging.getLogger("onedoor.updates")
 POLLED_CENTRES = frozenset({Centre.PETITIONS, Centre.LEGAL_SERVICES})
@@ -27,6 +27,15 @@ _WEBHOOK_ID = {Centre.MEDIATION: "caseNo", Centre.LITIGATION: "caseNumber",
                Centre.GOVERNANCE: "eventNo"}
 
 Key = tuple[Centre, str]
+
+
+async def fresh_read(connector: Connector, native_id: str) -> MatterRecord | None:
+    """The record as the centre holds it now: a change notice means any cached copy
+    (a caching connector offers ``invalidate``) is stale."""
+    invalidate = getattr(connector, "invalidate", None)
+    if callable(invalidate):
+        invalidate([native_id])
+    return (await connector.get_many([native_id])).get(native_id)
 
 
 def webhook_matter_id(centre: Centre, body: object) -> str | None:
@@ -76,7 +85,7 @@ class MatterUpdates:
         last: tuple[str, int] | None = None
         while True:
             try:
-                record = (await self._connectors[centre].get_many([native_id])).get(native_id)
+                record = await fresh_read(self._connectors[centre], native_id)
             except CentreError as exc:
                 log.info("poll %s failed: %s", centre.value, exc.code)
                 record = None
