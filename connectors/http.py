@@ -88,6 +88,7 @@ class CallStats:
     deduplicated: int = 0  # reads that joined an identical one in flight
     rejected: int = 0  # calls the open breaker failed fast
     breaker_opened: int = 0
+    last_call_failed: bool = False
 
 
 class _Retryable(Exception):
@@ -203,10 +204,12 @@ class CentreClient:
             raise
         finally:
             self.stats.last_latency_ms = (loop.time() - started) * 1000
+        self.stats.last_call_failed = False
         return response
 
     def _failed(self, error: CentreError) -> None:
         self.stats.failures += 1
+        self.stats.last_call_failed = True
         self.stats.last_error_code = error.code
         self.stats.last_error_detail = error.detail
         _log.warning("centre %s failed: %s (%s)", self.centre.value, error.code, error.detail)

@@ -23,6 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.extensions import DisableIntrospection
 
 from connectors.base import Connector
+from connectors.health import centre_statuses
 from onedoor.model import Centre
 from schema import ExtensionFactory, build_schema
 
@@ -112,7 +113,11 @@ def create_app(
             "status": "ready" if writable else "not ready",
             "config": "loaded",
             "auditWritable": writable,
-            "centres": sorted(c.value for c in connectors),
+            # Informational: a centre that is down degrades answers, it does not
+            # take the gateway out of rotation (partial results are the design).
+            "centres": {s.centre.value: {"status": s.status,
+                                         "breaker": s.breaker.value if s.breaker else None}
+                        for s in centre_statuses(connectors)},
         }
         return JSONResponse(body, status_code=200 if writable else 503)
 

@@ -22,6 +22,7 @@ from .context import RequestContext
 from .errors import is_expected
 from .extensions import PartialResults
 from .filing import FilingQuery, Mutation
+from .health import HealthQuery
 from .matter import CourtCase, GridEvent, LegalServiceRequest, MediationCase, Petition
 from .query import Query
 from .statistics import StatisticsQuery
@@ -64,7 +65,7 @@ def build_schema(
 
         return build_subgraph(extensions, suggestions=suggestions, max_batch=max_batch)
     return OneDoorSchema(
-        query=merge_types("Query", (Query, FilingQuery, StatisticsQuery)),
+        query=merge_types("Query", (Query, FilingQuery, StatisticsQuery, HealthQuery)),
         mutation=Mutation,
         subscription=Subscription,
         types=[MediationCase, LegalServiceRequest, Petition, CourtCase, GridEvent],

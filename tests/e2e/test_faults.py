@@ -106,3 +106,21 @@ async def test_a_partial_batch_is_reported_not_taken_as_missing(faulty: OneDoor,
     codes = {(e["extensions"]["code"], e["extensions"]["centre"]) for e in body["errors"]}  # type: ignore[union-attr]
     assert codes == {("CENTRE_BAD_RESPONSE", centre.value)}
     assert body["data"] == {"a": None, "b": None}
+
+
+async def test_centres_health_and_readiness_show_a_failing_centre(faulty: OneDoor) -> None:
+    url = faulty.sandbox.urls[Centre.PETITIONS]
+    await set_fault(url, "error", rate=1.0)
+    try:
+        await faulty.query(QUERY, id=demo_samples(faulty.sandbox.world, 1)[0])
+        body = await faulty.query("{ centres { centre status lastErrorCode breakerState } }")
+        ready = await faulty.http.get("/readyz")
+    finally:
+        await set_fault(url, "ok", rate=1.0)
+    health = {c["centre"]: c for c in body["data"]["centres"]}  # type: ignore[index]
+    assert health["PETITIONS"]["status"] == "DEGRADED"
+    assert health["PETITIONS"]["lastErrorCode"] == "CENTRE_UNAVAILABLE"
+    assert health["MEDIATION"]["status"] == "UP" and health["MEDIATION"]["breakerState"] == "closed"
+    # A failing centre degrades answers; the gateway itself stays ready.
+    assert ready.status_code == 200
+    assert ready.json()["centres"]["PETITIONS"]["status"] == "DEGRADED"
