@@ -5,36 +5,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from benchmarks.processes import free_base_port
 from gateway.demo import EXAMPLE_QUERY
 
 
-def _free_base_port() -> int:
-    """A base port whose +0 and +100…+105 are all free on loopback."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + 105 > 65535:
-            continue
-        try:
-            for offset in (0, *range(100, 106)):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free port range")
-
-
 def test_demo_starts_answers_with_printed_token_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_base_port()
+    port = free_base_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "onedoor.cli", "demo", "--port", str(port), "--state-dir",
          str(tmp_path / "state")],
