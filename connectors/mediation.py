@@ -160,7 +160,12 @@ def create_body(draft: MatterDraft) -> dict[str, Any]:
 
 def _time(obj: Mapping[str, Any], key: str) -> dt.datetime | None:
     text = opt_str(obj, key)
-    return None if text is None else dt.datetime.strptime(text, _TIME).replace(tzinfo=CST)
+    if text is None:
+        return None
+    # "YYYY-MM-DD HH:MM:SS", local time; fromisoformat is ~10x faster than strptime.
+    if len(text) != 19 or text[10] != " ":
+        raise ValueError(f"{key} is not 'YYYY-MM-DD HH:MM:SS'")
+    return dt.datetime.fromisoformat(text).replace(tzinfo=CST)
 
 
 def _party(raw: Any) -> PartyRecord:

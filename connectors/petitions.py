@@ -137,12 +137,24 @@ def _req(el: Element, tag: str) -> str:
     return text
 
 
+def _digits(text: str, n: int) -> str:
+    # strptime costs ~20 µs a call and lists parse thousands of dates.
+    if len(text) != n or not text.isdigit():
+        raise ValueError(f"expected {n} digits")
+    return text
+
+
 def _date(text: str | None) -> dt.date | None:
-    return None if text is None else dt.datetime.strptime(text, "%Y%m%d").date()
+    if text is None:
+        return None
+    d = _digits(text, 8)
+    return dt.date(int(d[:4]), int(d[4:6]), int(d[6:]))
 
 
 def _at(day: str, hhmmss: str | None) -> dt.datetime:
-    return dt.datetime.strptime(day + (hhmmss or "000000"), "%Y%m%d%H%M%S").replace(tzinfo=CST)
+    d, t = _digits(day, 8), _digits(hhmmss or "000000", 6)
+    return dt.datetime(int(d[:4]), int(d[4:6]), int(d[6:]), int(t[:2]), int(t[2:4]), int(t[4:]),
+                       tzinfo=CST)
 
 
 def _parties(x: Element) -> tuple[tuple[PartyRecord, ...], tuple[bool, ...]]:

@@ -13,6 +13,7 @@ character) still live in old systems; they upgrade to 18 digits by inserting
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 __all__ = [
@@ -67,10 +68,12 @@ def _check_birth(text: str) -> None:
         )
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_resident_id(raw: str) -> str:
     """Return the canonical 18-character form, or raise :class:`InvalidIdentifier`.
 
     Accepts surrounding whitespace, lowercase ``x`` and legacy 15-digit numbers.
+    Cached: every record a centre returns carries IDs, mostly the same few.
     """
     value = raw.strip().upper()
     if _DIGITS15.match(value):
