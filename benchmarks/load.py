@@ -67,6 +67,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 pid = worker_pids(process.pid)[0]
                 statuses: Counter[int] = Counter()
                 codes: Counter[str] = Counter()
+                transport_errors: Counter[str] = Counter()
                 malformed = 0
                 faults: list[str] = []
                 limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
@@ -90,7 +91,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         i = k
                         while time.perf_counter() < stop:
                             scenario = ("dashboard", "caseload", "trivial")[i % 3]
-                            response = await http.post(bench.url, json=bench.body(scenario, i))
+                            try:
+                                response = await http.post(bench.url, json=bench.body(scenario, i))
+                            except httpx.TransportError as exc:
+                                transport_errors[type(exc).__name__] += 1
+                                i += args.clients
+                                continue
                             statuses[response.status_code] += 1
                             try:
                                 body = response.json()
@@ -114,12 +120,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result = {
         "clients": args.clients, "seconds": args.seconds, "requests": total,
         "statuses": dict(statuses), "error_codes": dict(codes), "malformed": malformed,
+        "transport_errors": dict(transport_errors),
         "gateway_5xx": sum(n for s, n in statuses.items() if s >= 500),
         "unknown_codes": sorted(set(codes) - KNOWN_CODES - {"UNAUTHORIZED_FIELD_OR_TYPE"}),
         "sockets_before": sockets_before, "sockets_after": sockets_after,
         "faults_injected": len(faults),
     }
-    result["passed"] = (result["gateway_5xx"] == 0 and malformed == 0
+    result["passed"] = (result["gateway_5xx"] == 0 and malformed == 0 and not transport_errors
                         and sockets_after <= sockets_before + 10)
     return result
 

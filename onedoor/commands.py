@@ -98,6 +98,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,  # ours omits the query string (GET variables hold resident IDs)
         proxy_headers=True,
         timeout_graceful_shutdown=20,
+        # Longer than a load balancer's idle timeout (commonly 60 s): otherwise the
+        # gateway closes a keep-alive connection just as a client reuses it.
+        timeout_keep_alive=75,
     )
     return 0
 
