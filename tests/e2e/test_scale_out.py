@@ -134,3 +134,33 @@ async def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
         subprocess.run, [sys.executable, "-m", "onedoor.cli", "serve", "--config", str(bad)],
         capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 2 and "logging.level" in done.stderr
+
+
+async def test_two_gateways_share_one_redis_record_cache(
+        sandbox: Sandbox, tmp_path: Path, redis_url: str) -> None:
+    """A matter read through gateway A is served to gateway B from Redis: the
+    centre sees one read for both replicas (and B still applies its own rules)."""
+    from sandbox.client import get_stats, reset_stats
+    from schema.ids import encode_id
+
+    config = write_config(tmp_path / "onedoor.toml", sandbox, f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    prefix = f"onedoor-test-{uuid.uuid4().hex[:8]}:"
+    config.write_text(config.read_text() + f'\n[centres.cache]\nredis_url = "{redis_url}"\n'
+                      f'redis_key_prefix = "{prefix}"\nttl_seconds = 30\n')
+    world = sandbox.world
+    row = list(world.rows(Centre.MEDIATION))[-3]  # a matter no other test reads
+    global_id = encode_id(Centre.MEDIATION, world.native_id(row))
+    query = {"query": "query($id: ID!) { matter(id: $id) { reference } }", "variables": {"id": global_id}}
+    url = sandbox.urls[Centre.MEDIATION]
+    token = mint_token(sandbox.state_dir, {"iss": sandbox.idp_url, **persona_claims("auditor")}, ttl=600)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with serving(config) as (base_a, _), serving(config) as (base_b, _), \
+            httpx.AsyncClient(base_url=base_a) as a, httpx.AsyncClient(base_url=base_b) as b:
+        await reset_stats(url)
+        first = (await a.post("/graphql", json=query, headers=headers)).json()
+        after_a = (await get_stats(url))["total"]
+        second = (await b.post("/graphql", json=query, headers=headers)).json()
+        after_b = (await get_stats(url))["total"]
+    assert first["data"]["matter"]["reference"] == second["data"]["matter"]["reference"]
+    assert after_a == 1  # A read it from the centre
+    assert after_b == 1  # B found it in the shared Redis level
