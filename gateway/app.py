@@ -127,7 +127,8 @@ def create_app(
         if opened:
             holder.store = telemetry.audit(await open_audit_store(settings.audit.url))
         if filing.service is None:  # submissions table beside the state (same URL convention)
-            store = await open_submission_store(f"sqlite:///{settings.state_dir / 'submissions.sqlite'}")
+            url = settings.submissions.url or f"sqlite:///{settings.state_dir / 'submissions.sqlite'}"
+            store = await open_submission_store(url)
             filing.service = FilingService(store, connectors, holder)
         settled = await filing.service.reconcile()  # submissions a crash left unfinished
         if settled:

@@ -35,6 +35,7 @@ __all__ = [
     "IssuerSettings",
     "LimitsSettings",
     "PersistedQueriesSettings",
+    "SubmissionsSettings",
     "load_settings",
 ]
 
@@ -55,6 +56,13 @@ class AuthSettings(_Strict):
     # refuse token-less requests outright.
     reject_anonymous: bool = False
     leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+
+class SubmissionsSettings(_Strict):
+    """The durable record of filings (exactly-once). ``None``: SQLite beside the state
+    directory; production: a PostgreSQL URL shared by every replica."""
+
+    url: str | None = None
 
 
 class AuditSettings(_Strict):
@@ -100,6 +108,7 @@ class GatewaySettings(BaseSettings):
     state_dir: Path = Path(".onedoor")
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
+    submissions: SubmissionsSettings = SubmissionsSettings()
     limits: LimitsSettings = LimitsSettings()
     persisted_queries: PersistedQueriesSettings = PersistedQueriesSettings()
     logging: LoggingSettings = LoggingSettings()
