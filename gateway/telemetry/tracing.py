@@ -64,9 +64,10 @@ def _without_query(url: str) -> str:
 
 
 def _scrub(span: Any) -> None:
-    attributes = getattr(span, "attributes", None) or {}
     if not span.is_recording():
         return
+    # One snapshot: each lookup on the live BoundedAttributes takes its lock.
+    attributes = dict(getattr(span, "attributes", None) or {})
     for key in _URL_ATTRIBUTES:
         if key in attributes:
             span.set_attribute(key, _without_query(str(attributes[key])))
