@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..sqlite_file import connect_durable
 from .chain import Anchor, ChainVerifier
 from .record import (
     GENESIS_HASH,
@@ -181,14 +182,9 @@ class SqliteAuditStore:
 
 
 def _connect(path: str, create: bool) -> sqlite3.Connection:
-    if path != ":memory:":
-        if not create and not Path(path).is_file():
-            raise FileNotFoundError(f"no audit database at {path}")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")  # an acknowledged audit record survives power loss
-    conn.execute("PRAGMA busy_timeout = 10000")
+    if path != ":memory:" and not create and not Path(path).is_file():
+        raise FileNotFoundError(f"no audit database at {path}")
+    conn = connect_durable(path)  # an acknowledged audit record survives power loss
     if create:
         conn.executescript(_SCHEMA)
     elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_head'").fetchone() is None:

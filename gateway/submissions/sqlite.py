@@ -11,9 +11,9 @@ import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
+from ..sqlite_file import connect_durable
 from .store import Submission
 
 __all__ = ["COLUMNS", "SqliteSubmissionStore"]
@@ -125,11 +125,6 @@ class SqliteSubmissionStore:
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")  # a claimed submission survives a crash
-    conn.execute("PRAGMA busy_timeout = 10000")
+    conn = connect_durable(path)  # a claimed submission survives a crash
     conn.executescript(_SCHEMA)
     return conn

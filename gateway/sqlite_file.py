@@ -1,0 +1,36 @@
+"""Opening one SQLite file from several processes (``serve --workers N``).
+
+Switching a new database to WAL needs a moment of exclusive access and SQLite
+answers "database is locked" at once instead of waiting on the busy handler, so
+two workers starting together could fail start-up. The switch is retried briefly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+__all__ = ["connect_durable"]
+
+_WAL_ATTEMPTS = 100
+_WAL_PAUSE = 0.05
+
+
+def connect_durable(path: str) -> sqlite3.Connection:
+    """WAL, ``synchronous = FULL`` (an acknowledged write survives power loss), 10 s busy wait."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
+                conn.close()
+                raise
+            time.sleep(_WAL_PAUSE)
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn
