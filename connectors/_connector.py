@@ -8,6 +8,7 @@ A centre module subclasses :class:`SearchConnector` and supplies ``_search``
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import TypeVar
@@ -38,19 +39,20 @@ async def fan_out(aws: Iterable[Awaitable[_T]]) -> list[_T]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-class SearchConnector:
+class SearchConnector(abc.ABC):
     centre: Centre
     http: CentreClient
     citizens_per_search = 50  # IDs per native search: keeps URLs well under server limits
 
+    @abc.abstractmethod
     async def _search(
         self, query: ListQuery | None, limit: int, id_numbers: Sequence[str] = ()
     ) -> tuple[tuple[MatterRecord, ...], int]:
         """Up to ``limit`` newest matches of a native search, and the total."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def _probe(self) -> object:
-        raise NotImplementedError
+        """One cheap real request, for :meth:`health`."""
 
     async def find_by_citizens(
         self, id_numbers: Sequence[str]
