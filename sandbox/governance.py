@@ -27,7 +27,7 @@ from onedoor.regions import counties, get_region
 from sandbox import intake
 from sandbox.common import counter_party, step_times
 from sandbox.control import is_partial
-from sandbox.grid_inputs import ReportGridEventInput
+from sandbox.grid_inputs import AddReferralInput, ReportGridEventInput
 from sandbox.lifecycle import EVENT_TYPES, STATUSES
 from sandbox.people import GIVEN, SURNAMES
 from sandbox.world import Matter, World, to_cst
@@ -78,6 +78,23 @@ class EventStep:
 class Referral:
     kind: str
     ref_no: str
+    system: str | None = None  # MEDIATION | LEGAL_SERVICE | PETITION | COURT, for TRANSFER_* kinds
+
+    def as_json(self) -> dict[str, str]:
+        native = {"kind": self.kind, "refNo": self.ref_no}
+        return native | {"system": self.system} if self.system else native
+
+
+def _referral(native: dict[str, Any]) -> Referral:
+    return Referral(kind=native["kind"], ref_no=native["refNo"], system=native.get("system"))
+
+
+def _linked(store: WriteStore, event: GridEvent) -> GridEvent:
+    """The event with the referrals added through ``addReferral`` appended."""
+    native = [r.as_json() for r in event.referrals]
+    added = store.with_links(Centre.GOVERNANCE, event.event_no, native)[len(native):]
+    event.referrals = [*event.referrals, *map(_referral, added)]
+    return event
 
 
 @strawberry.federation.type(keys=["eventNo"])
@@ -99,13 +116,21 @@ class GridEvent:
     @classmethod
     def resolve_reference(cls, info: Info[Ctx, None], **rep: Any) -> GridEvent | None:
         world: World = info.context["world"]
-        written = info.context["writes"].get(Centre.GOVERNANCE, str(rep.get("eventNo", "")))
-        if written is not None:
-            return render_written(written)
-        row = world.row_of(Centre.GOVERNANCE, str(rep.get("eventNo", "")))
-        if row is None or _drop(info):
+        store: WriteStore = info.context["writes"]
+        event_no = str(rep.get("eventNo", ""))
+        if store.get(Centre.GOVERNANCE, event_no) is None and (
+                world.row_of(Centre.GOVERNANCE, event_no) is None or _drop(info)):
             return None
-        return render_event(world, world.matter(row))
+        return _one(world, store, event_no)
+
+
+def _one(world: World, store: WriteStore, event_no: str) -> GridEvent | None:
+    """A created or generated event, with its added referrals; ``None`` if unknown."""
+    written = store.get(Centre.GOVERNANCE, event_no)
+    if written is not None:
+        return _linked(store, render_written(written))
+    row = world.row_of(Centre.GOVERNANCE, event_no)
+    return None if row is None else _linked(store, render_event(world, world.matter(row)))
 
 
 @strawberry.federation.type(keys=["warningNo"])
@@ -177,13 +202,19 @@ def render_written(w: Written) -> GridEvent:
         grid_code=f.get("grid_code") or f["region_code"], reporter=f.get("reporter") or "",
         reported_at=to_cst(w.received).isoformat(), due_at=_iso(w.received + limit * 86_400), closed_at=_iso(w.closed),
         parties=parties, steps=[EventStep(at=to_cst(t).isoformat(), step=s, note=None) for t, s in w.steps],
-        referrals=[Referral(kind=r["kind"], ref_no=r["refNo"]) for r in f.get("related") or []])
+        referrals=[_referral(r) for r in f.get("related") or []])
 
 
 @strawberry.type  # Relay style: the same clientMutationId returns the first event again
 class ReportGridEventPayload:
     client_mutation_id: str | None
     grid_event: GridEvent
+
+
+@strawberry.type
+class AddReferralPayload:
+    client_mutation_id: str | None
+    grid_event: GridEvent | None  # null: no such event
 
 
 @strawberry.type
@@ -198,12 +229,27 @@ class Mutation:
                   "region_code": input.region_code, "grid_code": input.grid_code,
                   "reporter": input.reporter, "description": input.description,
                   "applicant": people[0], "others": people[1:],
-                  "related": [{"kind": r.kind, "refNo": r.ref_no} for r in input.referrals or []]}
+                  "related": [Referral(kind=r.kind, ref_no=r.ref_no, system=r.system).as_json()
+                              for r in input.referrals or []]}
         store: WriteStore = info.context["writes"]
         record, _ = store.add(Centre.GOVERNANCE, fields, status="REPORTED", first_step="上报",
                               key=input.client_mutation_id)
         return ReportGridEventPayload(client_mutation_id=input.client_mutation_id,
-                                      grid_event=render_written(record))
+                                      grid_event=_linked(store, render_written(record)))
+
+    @strawberry.mutation
+    def add_referral(self, info: Info[Ctx, None], input: AddReferralInput) -> AddReferralPayload:
+        """Add a referral to an existing event; the same one twice is kept once, so a retry
+        is harmless. An unknown ``eventNo`` answers ``gridEvent: null`` (as ``_entities``)."""
+        store: WriteStore = info.context["writes"]
+        world: World = info.context["world"]
+        if not (input.kind and input.ref_no):
+            raise ValueError("kind and refNo are required")
+        if _one(world, store, input.event_no) is not None:
+            referral = Referral(kind=input.kind, ref_no=input.ref_no, system=input.system or None)
+            store.add_link(Centre.GOVERNANCE, input.event_no, referral.as_json())
+        return AddReferralPayload(client_mutation_id=input.client_mutation_id,
+                                  grid_event=_one(world, store, input.event_no))
 
 
 def _ts(raw: str | None) -> int | None:
@@ -243,8 +289,9 @@ class Query:
                                                 overdue))
         new = [] if narrowed else info.context["writes"].search(Centre.GOVERNANCE, id_numbers,
                                                                 region_prefixes)
-        items = [render_written(w) for w in new[offset: offset + limit]]
-        items += [render_event(world, world.matter(int(r)))
+        store: WriteStore = info.context["writes"]
+        items = [_linked(store, render_written(w)) for w in new[offset: offset + limit]]
+        items += [_linked(store, render_event(world, world.matter(int(r))))
                   for r in rows[max(0, offset - len(new)): max(0, offset + limit - len(new))]]
         return GridEventPage(total_count=len(rows) + len(new), items=items)
 

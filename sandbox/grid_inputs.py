@@ -1,11 +1,12 @@
-"""Inputs of the GOVERNANCE subgraph's one mutation, ``reportGridEvent`` (Relay style:
-a ``clientMutationId`` makes a retried report return the first event)."""
+"""Inputs of the GOVERNANCE subgraph's mutations, ``reportGridEvent`` (Relay style:
+a ``clientMutationId`` makes a retried report return the first event) and
+``addReferral`` (idempotent by content: the same referral twice is kept once)."""
 
 from __future__ import annotations
 
 import strawberry
 
-__all__ = ["EventPartyInput", "ReferralInput", "ReportGridEventInput"]
+__all__ = ["AddReferralInput", "EventPartyInput", "ReferralInput", "ReportGridEventInput"]
 
 
 @strawberry.input
@@ -20,6 +21,7 @@ class EventPartyInput:
 class ReferralInput:
     kind: str
     ref_no: str
+    system: str | None = None  # the other system, where the kind does not name it (TRANSFER_*)
 
 
 @strawberry.input
@@ -32,4 +34,13 @@ class ReportGridEventInput:
     grid_code: str | None = None
     description: str | None = None
     referrals: list[ReferralInput] | None = None
+    client_mutation_id: str | None = None
+
+
+@strawberry.input
+class AddReferralInput:
+    event_no: str
+    kind: str
+    ref_no: str
+    system: str | None = None
     client_mutation_id: str | None = None

@@ -109,20 +109,47 @@ def _new_application(body: Any) -> dict[str, Any]:
             "related": body.get("links") or []}
 
 
+def _new_link(body: Any) -> dict[str, str]:
+    """A ``POST /v1/applications/{application_no}/links`` body: one ``links`` entry."""
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and body[k]
+                                             for k in ("target_system", "target_id", "type")):
+        raise BadRequest("target_system, target_id and type are required strings")
+    return {"target_system": body["target_system"], "target_id": body["target_id"],
+            "type": body["type"]}
+
+
+def _unauthorised(request: Request, keys: KeySet, issuer: str, scope: str) -> Response | None:
+    auth = request.headers.get("authorization", "")
+    try:
+        if not auth.lower().startswith("bearer "):
+            raise ValueError("no bearer token")
+        verify_token(auth[7:].strip(), keys, issuer, scope)
+    except (JoseError, ValueError):
+        return JSONResponse({"error": "invalid_token"}, status_code=401,
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return None
+
+
 def create_app(world: World, *, keys: KeySet, issuer: str,
                writes: WriteStore | None = None) -> Starlette:
     store = writes or WriteStore(world)
 
+    def linked(application: dict[str, Any]) -> dict[str, Any]:
+        application["links"] = store.with_links(Centre.LEGAL_SERVICES, application["application_no"],
+                                                application["links"])
+        return application
+
+    def one(number: str) -> dict[str, Any] | None:
+        if (written := store.get(Centre.LEGAL_SERVICES, number)) is not None:
+            return linked(intake.render_application(written))
+        row = world.row_of(Centre.LEGAL_SERVICES, number)
+        return None if row is None else linked(render_application(world, world.matter(row)))
+
     async def applications(request: Request) -> Response:
-        auth = request.headers.get("authorization", "")
         writing = request.method == "POST"
-        try:
-            if not auth.lower().startswith("bearer "):
-                raise ValueError("no bearer token")
-            verify_token(auth[7:].strip(), keys, issuer, WRITE_SCOPE if writing else REQUIRED_SCOPE)
-        except (JoseError, ValueError):
-            return JSONResponse({"error": "invalid_token"}, status_code=401,
-                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        refused = _unauthorised(request, keys, issuer, WRITE_SCOPE if writing else REQUIRED_SCOPE)
+        if refused is not None:
+            return refused
         try:
             if writing:
                 try:
@@ -131,7 +158,7 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
                     raise BadRequest(str(exc)) from None
                 record, _ = store.add(Centre.LEGAL_SERVICES, fields, status="submitted",
                                       first_step="submitted")
-                return JSONResponse(intake.render_application(record), status_code=201)
+                return JSONResponse(linked(intake.render_application(record)), status_code=201)
             if "application_no" in request.query_params:
                 return _batch(request)
             return _search(request)
@@ -145,13 +172,11 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
             raise BadRequest("at most 50 application_no")
         data, not_found = [], []
         for number in wanted:
-            row = world.row_of(Centre.LEGAL_SERVICES, number)
-            if (written := store.get(Centre.LEGAL_SERVICES, number)) is not None:
-                data.append(intake.render_application(written))
-            elif row is None:
+            application = one(number)
+            if application is None:
                 not_found.append(number)
             else:
-                data.append(render_application(world, world.matter(row)))
+                data.append(application)
         if is_partial(request.scope):
             data = drop_half(data)
         return JSONResponse({"data": data, "not_found": not_found})
@@ -178,18 +203,36 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
                                           "submitted_from", "submitted_to", "overdue"))
         new = [] if narrowed else store.search(Centre.LEGAL_SERVICES, many("id_number"),
                                                 many("region_prefix"))
-        data = [intake.render_application(w) for w in new[offset: offset + limit]]
+        data = [linked(intake.render_application(w)) for w in new[offset: offset + limit]]
         chunk = rows[max(0, offset - len(new)): max(0, offset + limit - len(new))]
-        data += [render_application(world, world.matter(int(r))) for r in chunk]
+        data += [linked(render_application(world, world.matter(int(r)))) for r in chunk]
         total = len(rows) + len(new)
         more = offset + limit < total
         cursor = base64.urlsafe_b64encode(f"o:{offset + limit}".encode()).decode() if more else None
         return JSONResponse({"data": data, "next_cursor": cursor, "total_count": total})
 
+    async def links(request: Request) -> Response:
+        """Add a link to an existing application (scope ``legal.write``). The same link
+        twice is kept once (201 when added, 200 when already there): a retry is harmless."""
+        refused = _unauthorised(request, keys, issuer, WRITE_SCOPE)
+        if refused is not None:
+            return refused
+        number = request.path_params["application_no"]
+        if one(number) is None:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        try:
+            link = _new_link(json.loads(await request.body()))
+        except ValueError as exc:  # invalid JSON, or BadRequest (a ValueError)
+            return JSONResponse({"error": "invalid_request", "error_description": str(exc)},
+                                status_code=400)
+        added = store.add_link(Centre.LEGAL_SERVICES, number, link)
+        return JSONResponse(one(number), status_code=201 if added else 200)
+
     async def openapi(request: Request) -> Response:
         return JSONResponse(legal_spec())
 
     return Starlette(routes=[Route("/v1/applications", applications, methods=["GET", "POST"]),
+                             Route("/v1/applications/{application_no}/links", links, methods=["POST"]),
                              Route("/openapi.json", openapi)])
 
 

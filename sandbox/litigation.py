@@ -113,10 +113,32 @@ def _new_case(body: Any) -> tuple[dict[str, Any], str | None]:
             request_id if isinstance(request_id, str) and request_id else None)
 
 
+def _new_related(body: Any) -> dict[str, str]:
+    """``{"related": {"kind", "ref", "system"?}}`` of ``POST /cases/{caseNumber}:addRelated``."""
+    related = body.get("related") if isinstance(body, dict) else None
+    if not isinstance(related, dict) or not all(
+            isinstance(related.get(k), str) and related[k] for k in ("kind", "ref")):
+        raise BadRequest("body must be {\"related\": {\"kind\": string, \"ref\": string}}")
+    link = {"kind": related["kind"], "ref": related["ref"]}
+    if isinstance(related.get("system"), str) and related["system"]:
+        link["system"] = related["system"]  # names the other system where the kind does not
+    return link
+
+
 def create_app(world: World, *, bucket: TokenBucket | None = None,
                writes: WriteStore | None = None) -> Starlette:
     limiter = bucket or TokenBucket()
     store = writes or WriteStore(world)
+
+    def linked(case: dict[str, Any]) -> dict[str, Any]:
+        case["related"] = store.with_links(Centre.LITIGATION, case["caseNumber"], case["related"])
+        return case
+
+    def one(number: str) -> dict[str, Any] | None:
+        if (written := store.get(Centre.LITIGATION, number)) is not None:
+            return linked(intake.render_court_case(written))
+        row = world.row_of(Centre.LITIGATION, number)
+        return None if row is None else linked(render_case(world, world.matter(row)))
 
     async def guard(request: Request) -> Response | None:
         if not request.headers.get("x-client-id"):
@@ -140,13 +162,11 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
             return _error(400, "INVALID_ARGUMENT", "at most 100 caseNumbers")
         cases, not_found = [], []
         for number in numbers:
-            row = world.row_of(Centre.LITIGATION, number)
-            if (written := store.get(Centre.LITIGATION, number)) is not None:
-                cases.append(intake.render_court_case(written))
-            elif row is None:
+            case = one(number)
+            if case is None:
                 not_found.append(number)
             else:
-                cases.append(render_case(world, world.matter(row)))
+                cases.append(case)
         if is_partial(request.scope):
             cases = drop_half(cases)
         return JSONResponse({"cases": cases, "notFound": not_found})
@@ -180,8 +200,8 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
         narrowed = any(q.get(k) for k in ("state", "cause", "filedFrom", "filedTo", "overdue"))
         new = [] if narrowed else store.search(Centre.LITIGATION, many("partyIdNo"),
                                                 many("regionPrefix"))
-        cases = [intake.render_court_case(w) for w in new[offset: offset + size]]
-        cases += [render_case(world, world.matter(int(r)))
+        cases = [linked(intake.render_court_case(w)) for w in new[offset: offset + size]]
+        cases += [linked(render_case(world, world.matter(int(r))))
                   for r in rows[max(0, offset - len(new)): max(0, offset + size - len(new))]]
         payload: dict[str, Any] = {"cases": cases, "totalSize": len(rows) + len(new)}
         if offset + size < len(rows) + len(new):
@@ -196,12 +216,28 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
             return _error(400, "INVALID_ARGUMENT", str(exc))
         record, _ = store.add(Centre.LITIGATION, fields, status="FILED", first_step="立案",
                               key=request_id)
-        return JSONResponse(intake.render_court_case(record))
+        return JSONResponse(linked(intake.render_court_case(record)))
+
+    async def add_related(request: Request) -> Response:
+        """AIP-136 custom method: add a ``related`` entry to an existing case and return the
+        case. The same entry twice is kept once, so a retry is harmless."""
+        if (refused := await guard(request)) is not None:
+            return refused
+        number = request.path_params["case_number"]
+        if one(number) is None:
+            return _error(404, "NOT_FOUND", "case not found")
+        try:
+            link = _new_related(json.loads(await request.body()))
+        except ValueError as exc:  # invalid JSON, or BadRequest (a ValueError)
+            return _error(400, "INVALID_ARGUMENT", str(exc))
+        store.add_link(Centre.LITIGATION, number, link)
+        return JSONResponse(one(number))
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(litigation_spec())
 
     return Starlette(routes=[Route("/cases:batchGet", batch_get, methods=["POST"]),
+                             Route("/cases/{case_number}:addRelated", add_related, methods=["POST"]),
                              Route("/cases", search, methods=["GET", "POST"]),
                              Route("/cases:summarize", summaries.litigation_summary(world, guard)),
                              Route("/openapi.json", openapi)])

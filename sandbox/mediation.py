@@ -105,9 +105,27 @@ def _new_case(body: Any) -> dict[str, Any]:
             "related": body.get("related") or []}
 
 
+def _new_related(body: Any) -> dict[str, str]:
+    """A ``POST /api/cases/{caseNo}/related`` body: one ``related`` entry."""
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and body[k]
+                                             for k in ("system", "refNo", "relation")):
+        raise BadRequest("body must be {\"system\", \"refNo\", \"relation\"} strings")
+    return {"system": body["system"], "refNo": body["refNo"], "relation": body["relation"]}
+
+
 def create_app(world: World, *, api_key: str = DEMO_API_KEY,
                writes: WriteStore | None = None) -> Starlette:
     store = writes or WriteStore(world)
+
+    def linked(case: dict[str, Any]) -> dict[str, Any]:
+        case["related"] = store.with_links(Centre.MEDIATION, case["caseNo"], case["related"])
+        return case
+
+    def one(case_no: str) -> dict[str, Any] | None:
+        if (written := store.get(Centre.MEDIATION, case_no)) is not None:
+            return linked(intake.render_case(written))
+        row = world.row_of(Centre.MEDIATION, case_no)
+        return None if row is None else linked(render_case(world, world.matter(row)))
 
     async def cases(request: Request) -> Response:
         if request.headers.get("x-api-key") != api_key:
@@ -128,7 +146,7 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         key = request.headers.get("idempotency-key") or None
         record, replayed = store.add(Centre.MEDIATION, fields, status="DJ", first_step="登记受理",
                                      key=key)
-        return JSONResponse(intake.render_case(record), status_code=200 if replayed else 201,
+        return JSONResponse(linked(intake.render_case(record)), status_code=200 if replayed else 201,
                             headers={"Idempotent-Replayed": "true"} if replayed else None)
 
     def _batch(request: Request) -> Response:
@@ -137,13 +155,11 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
             raise BadRequest("at most 100 ids")
         items, missing = [], []
         for case_no in ids:
-            row = world.row_of(Centre.MEDIATION, case_no)
-            if (written := store.get(Centre.MEDIATION, case_no)) is not None:
-                items.append(intake.render_case(written))
-            elif row is None:
+            case = one(case_no)
+            if case is None:
                 missing.append(case_no)
             else:
-                items.append(render_case(world, world.matter(row)))
+                items.append(case)
         if is_partial(request.scope):
             items = drop_half(items)
         return JSONResponse({"items": items, "missing": missing})
@@ -165,16 +181,32 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         new = [] if _narrowed(q) else store.search(Centre.MEDIATION, csv(q.get("partyIdNos")),
                                                     csv(q.get("regionCodes")))
         start, end = (page - 1) * size, page * size
-        items = [intake.render_case(w) for w in new[start:end]]
+        items = [linked(intake.render_case(w)) for w in new[start:end]]
         chunk = rows[max(0, start - len(new)): max(0, end - len(new))]
-        items += [render_case(world, world.matter(int(r))) for r in chunk]
+        items += [linked(render_case(world, world.matter(int(r)))) for r in chunk]
         return JSONResponse({"page": page, "pageSize": size, "total": len(rows) + len(new),
                              "items": items})
+
+    async def related(request: Request) -> Response:
+        """Add a cross-reference to an existing case; the same one twice is kept once
+        (201 when added, 200 when it was there already), so a retry is harmless."""
+        if request.headers.get("x-api-key") != api_key:
+            return JSONResponse({"code": "UNAUTHORIZED"}, status_code=401)
+        case_no = request.path_params["case_no"]
+        if one(case_no) is None:
+            return JSONResponse({"code": "NOT_FOUND"}, status_code=404)
+        try:
+            link = _new_related(json.loads(await request.body()))
+        except ValueError as exc:  # invalid JSON, or BadRequest (a ValueError)
+            return JSONResponse({"code": "BAD_REQUEST", "message": str(exc)}, status_code=400)
+        added = store.add_link(Centre.MEDIATION, case_no, link)
+        return JSONResponse(one(case_no), status_code=201 if added else 200)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(mediation_spec())
 
     return Starlette(routes=[Route("/api/cases", cases, methods=["GET", "POST"]),
+                             Route("/api/cases/{case_no}/related", related, methods=["POST"]),
                              Route("/api/stats/summary", summaries.mediation_summary(world, api_key)),
                              Route("/openapi.json", openapi)])
 

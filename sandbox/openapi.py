@@ -45,6 +45,20 @@ def _ok(schema_ref: str, media: str = "application/json") -> J:
                     "content": {media: {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}}
 
 
+def _add_link(summary: str, path_param: str, body: J, answer: str, media: str = "application/json",
+              *, created: bool = True) -> J:
+    """An "add a cross-reference to an existing record" write: idempotent by content."""
+    responses = _ok(answer, media) | {"404": {"description": "no such record"},
+                                      "400": {"description": "bad body"}}
+    if created:
+        responses["201"] = {**responses["200"], "description": "added (200: it was there already)"}
+    operation: J = {"summary": summary, "requestBody": {"required": True, "content": {media: {"schema": body}}},
+                    "responses": responses}
+    if path_param:
+        operation["parameters"] = [_param(path_param, _STR, required=True, where="path")]
+    return {"post": operation}
+
+
 def mediation_spec() -> J:
     case = _obj({k: _STR for k in ("caseNo", "caseTitle", "disputeTypeCode",
                                    "mediationTypeCode", "sourceCode", "statusCode",
@@ -74,7 +88,10 @@ def mediation_spec() -> J:
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Case"}}}),
           ]}}}}
     paths = {"/api/cases": {"get": {"parameters": params, "responses": {
-        "200": ok, "400": {"description": "bad request"}, "401": {"description": "no key"}}}}}
+        "200": ok, "400": {"description": "bad request"}, "401": {"description": "no key"}}}},
+             "/api/cases/{caseNo}/related": _add_link(
+                 "add a related entry (idempotent: the same entry twice is kept once)", "caseNo",
+                 _obj({"system": _STR, "refNo": _STR, "relation": _STR}), "Case")}
     return _doc("MEDIATION 矛调中心", paths, {"Case": case},
                 {"apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}})
 
@@ -101,7 +118,11 @@ def legal_spec() -> J:
                  "next_cursor": _NSTR, "total_count": _INT, "not_found": {"type": "array"}},
                 ["data"])
     paths = {"/v1/applications": {"get": {"parameters": params, "responses": _ok("Page") | {
-        "401": {"description": "missing or invalid bearer token"}}}}}
+        "401": {"description": "missing or invalid bearer token"}}}},
+             "/v1/applications/{application_no}/links": _add_link(
+                 "add a link (scope legal.write; idempotent: the same link twice is kept once)",
+                 "application_no", _obj({"target_system": _STR, "target_id": _STR, "type": _STR}),
+                 "Application")}
     return _doc("LEGAL_SERVICES 公共法律服务中心", paths, {"Application": app, "Page": page},
                 {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}})
 
@@ -117,6 +138,8 @@ def petitions_spec() -> J:
                              "responses": _ok("Xfjl", "application/xml") | {
                                  "404": {"description": "<error><code>NOT_FOUND</code></error>"}}}},
         "/xf/query": {"get": {"parameters": params, "responses": _ok("Result", "application/xml")}},
+        "/xf/gl": _add_link("关联登记: <gldj><xfbh/><gl><xt/><bh/><lx/></gl></gldj> (idempotent)", "",
+                            xml, "Xfjl", "application/xml"),
     }
     return _doc("PETITIONS 信访中心", paths, {"Xfjl": xml, "Result": xml})
 
@@ -129,10 +152,17 @@ def litigation_spec() -> J:
         "parties": {"type": "array", "items": _obj({"role": _STR, "name": _STR, "idNo": _NSTR,
                                                     "tel": _NSTR}, ["role", "name"])},
         "docket": {"type": "array", "items": _obj({"ts": _INT, "entry": _STR})},
-        "related": {"type": "array", "items": _obj({"kind": _STR, "ref": _STR})}})
+        "related": {"type": "array", "items": _obj({"kind": _STR, "ref": _STR, "system": _STR},
+                                                   ["kind", "ref"])}})
     client = _param("X-Client-Id", _STR, required=True, where="header")
     cases = {"type": "array", "items": {"$ref": "#/components/schemas/Case"}}
     limited = {"429": {"description": "rate limited; Retry-After: 1"}}
+    add_related = _add_link(
+        "AIP-136 custom method: add a related entry (idempotent)", "caseNumber",
+        _obj({"related": _obj({"kind": _STR, "ref": _STR, "system": _STR}, ["kind", "ref"])}),
+        "Case", created=False)
+    add_related["post"]["parameters"].append(client)
+    add_related["post"]["responses"] |= limited
     paths = {
         "/cases:batchGet": {"post": {
             "parameters": [client],
@@ -144,6 +174,7 @@ def litigation_spec() -> J:
         ] + [_param("filedFrom", _INT, "epoch ms"), _param("filedTo", _INT, "epoch ms"),
              _param("overdue", {"type": "boolean"}), _param("pageSize", _INT),
              _param("pageToken", _STR)], "responses": _ok("Page") | limited}},
+        "/cases/{caseNumber}:addRelated": add_related,
     }
     schemas = {"Case": case, "Batch": _obj({"cases": cases, "notFound": {"type": "array"}}),
                "Page": _obj({"cases": cases, "nextPageToken": _STR, "totalSize": _INT},

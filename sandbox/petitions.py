@@ -142,8 +142,41 @@ def _new_record(content: bytes) -> dict[str, object]:
             "others": others, "related": related}
 
 
+_GL_TAGS = ("xt", "bh", "lx")
+
+
+def _new_gl(content: bytes) -> tuple[str, dict[str, str]]:
+    """A ``<gldj>`` (关联登记): the record's ``<xfbh>`` and one ``<gl>`` to add to it."""
+    try:
+        root = fromstring(content)
+    except (ET.ParseError, DefusedXmlException, ValueError):
+        raise BadRequest("body must be <gldj> XML") from None
+    gl = root.find("gl")
+    number = _text(root, "xfbh")
+    link = {t: _text(gl, t) or "" for t in _GL_TAGS}
+    if root.tag != "gldj" or gl is None or not number or not all(link.values()):
+        raise BadRequest("<gldj> needs <xfbh> and <gl><xt><bh><lx>")
+    return number, link
+
+
 def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
     store = writes or WriteStore(world)
+
+    def linked(record: ET.Element) -> ET.Element:
+        glxx = record.find("glxx")
+        assert glxx is not None  # both renderers always write <glxx>
+        native = [{t: _text(gl, t) or "" for t in _GL_TAGS} for gl in glxx.findall("gl")]
+        for link in store.with_links(Centre.PETITIONS, _text(record, "xfbh") or "", native)[len(native):]:
+            gl = ET.SubElement(glxx, "gl")
+            for tag in _GL_TAGS:
+                _add(gl, tag, link[tag])
+        return record
+
+    def one(number: str) -> ET.Element | None:
+        if (written := store.get(Centre.PETITIONS, number)) is not None:
+            return linked(intake.render_record(written))
+        row = world.row_of(Centre.PETITIONS, number)
+        return None if row is None else linked(render_record(world, world.matter(row)))
 
     async def register(request: Request) -> Response:
         try:
@@ -151,16 +184,25 @@ def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
         except BadRequest as exc:
             return _error("BAD_REQUEST", 400, str(exc))
         record, _ = store.add(Centre.PETITIONS, fields, status="01", first_step="登记")
-        return _xml(intake.render_record(record), 201)
+        return _xml(linked(intake.render_record(record)), 201)
 
     async def item(request: Request) -> Response:
-        number = request.query_params.get("xfbh", "")
-        if (written := store.get(Centre.PETITIONS, number)) is not None:
-            return _xml(intake.render_record(written))
-        row = world.row_of(Centre.PETITIONS, number)
-        if row is None:
+        found = one(request.query_params.get("xfbh", ""))
+        return _error("NOT_FOUND", 404) if found is None else _xml(found)
+
+    async def add_gl(request: Request) -> Response:
+        """关联登记: add a ``<gl>`` to an existing record. The same one twice is kept once
+        (201 when added, 200 when already there), so a retry is harmless."""
+        try:
+            number, link = _new_gl(await request.body())
+        except BadRequest as exc:
+            return _error("BAD_REQUEST", 400, str(exc))
+        if one(number) is None:
             return _error("NOT_FOUND", 404)
-        return _xml(render_record(world, world.matter(row)))
+        added = store.add_link(Centre.PETITIONS, number, link)
+        found = one(number)
+        assert found is not None
+        return _xml(found, 201 if added else 200)
 
     async def query(request: Request) -> Response:
         q = request.query_params
@@ -187,10 +229,10 @@ def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
         result = ET.Element("result")
         _add(result, "total", str(len(rows) + len(new)))
         for w in new[start: start + rows_wanted]:
-            result.append(intake.render_record(w))
+            result.append(linked(intake.render_record(w)))
         end = start + rows_wanted - len(new)
         for r in rows[max(0, start - len(new)): max(0, end)]:
-            result.append(render_record(world, world.matter(int(r))))
+            result.append(linked(render_record(world, world.matter(int(r)))))
         return _xml(result)
 
     async def openapi(request: Request) -> Response:
@@ -198,6 +240,7 @@ def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
 
     return Starlette(routes=[Route("/xf/item", item), Route("/xf/query", query),
                              Route("/xf/register", register, methods=["POST"]),
+                             Route("/xf/gl", add_gl, methods=["POST"]),
                              Route("/openapi.json", openapi)])
 
 

@@ -6,6 +6,12 @@ The World is generated columns and cannot grow, so every centre's read paths
 centre's own native format with sequence numbers past the generated ones, so
 ``World.row_of`` never confuses the two.
 
+Cross-references added to an existing record (each centre's own "add a link"
+endpoint, used when a matter is transferred away) live in a second overlay keyed
+by (centre, native id), so they apply to generated and created records alike;
+each centre's renderer appends them to the record's native links. Adding the
+same native link twice stores it once, which makes a retried write harmless.
+
 Status changes (``POST /_sandbox/matters/{id}/status``) exist so tests and demos
 can move a created record along its native lifecycle; centres that have
 webhooks (MEDIATION, LITIGATION, GOVERNANCE) then call every registered URL
@@ -71,6 +77,7 @@ class WriteStore:
         self.keys: dict[tuple[Centre, str], str] = {}
         self.hooks: dict[Centre, list[str]] = {c: [] for c in Centre}
         self.created: Counter[Centre] = Counter()
+        self.links: dict[tuple[Centre, str], list[dict[str, Any]]] = {}
 
     def _native_id(self, centre: Centre, fields: dict[str, Any], now: int) -> str:
         seq = self.world.count(centre) + len(self.records[centre]) + 1
@@ -118,6 +125,20 @@ class WriteStore:
                 continue
             found.append(record)
         return sorted(found, key=lambda r: (r.received, r.native_id), reverse=True)
+
+    def add_link(self, centre: Centre, native_id: str, link: dict[str, Any]) -> bool:
+        """Keep a native cross-reference for a record; ``False`` if it was already kept
+        (idempotent by content, as the centres compare a link's fields)."""
+        held = self.links.setdefault((centre, native_id), [])
+        if link in held:
+            return False
+        held.append(dict(link))
+        return True
+
+    def with_links(self, centre: Centre, native_id: str, native: list[Any]) -> list[Any]:
+        """A record's native links followed by the added ones it does not already hold."""
+        added = self.links.get((centre, native_id)) if self.links else None
+        return native + [x for x in added if x not in native] if added else native
 
     def find(self, native_id: str) -> Written | None:
         return next((r[native_id] for r in self.records.values() if native_id in r), None)

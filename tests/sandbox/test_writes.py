@@ -1,0 +1,193 @@
+"""Each centre's native "add a cross-reference" write (sandbox/writes.py overlay) over
+real sockets: idempotent by content, the centre's own 404 for an unknown record, and
+the added link rendered by every read path of generated and created records alike."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import pytest_asyncio
+from defusedxml import ElementTree
+
+from onedoor.model import Centre
+from sandbox.people import village_table
+from sandbox.runner import Sandbox
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+KEY = {"X-Api-Key": "mediation-demo-key"}
+CLIENT = {"X-Client-Id": "tests"}
+UNKNOWN = {Centre.MEDIATION: "TJ999999202400001", Centre.LEGAL_SERVICES: "FY2024999999000001",
+           Centre.PETITIONS: "XF9999992024000001", Centre.LITIGATION: "（2024）青9999民初1号",
+           Centre.GOVERNANCE: "WG9999992024000001"}
+# one native link per centre, in that centre's own vocabulary
+LINKS: dict[Centre, dict[str, str]] = {
+    Centre.MEDIATION: {"system": "XF", "refNo": "XF6323012025000001", "relation": "TRANSFER_OUT"},
+    Centre.LEGAL_SERVICES: {"target_system": "court", "target_id": "（2025）青2301民初1号",
+                            "type": "transferred_to"},
+    Centre.PETITIONS: {"xt": "FY", "bh": "（2025）青2301民初1号", "lx": "ZC"},
+    Centre.LITIGATION: {"kind": "TRANSFER_IN", "ref": "TJ632301202500001", "system": "MEDIATION"},
+    Centre.GOVERNANCE: {"kind": "TRANSFER_OUT", "refNo": "TJ632301202500001", "system": "MEDIATION"},
+}
+ADD_REFERRAL = """mutation($input: AddReferralInput!) {
+  addReferral(input: $input) { clientMutationId gridEvent { eventNo referrals { kind refNo system } } } }"""
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+async def _legal_auth(http: httpx.AsyncClient, sb: Sandbox, scope: str) -> dict[str, str]:
+    response = await http.post(f"{sb.idp_url}/oauth/token",
+                               data={"grant_type": "client_credentials", "scope": scope},
+                               auth=("onedoor-legal", "legal-demo-secret"))
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def _gl(element: Any) -> list[dict[str, str]]:
+    return [{t: gl.findtext(t) or "" for t in ("xt", "bh", "lx")} for gl in element.findall("glxx/gl")]
+
+
+async def add(http: httpx.AsyncClient, sb: Sandbox, centre: Centre, native_id: str,
+              link: dict[str, str]) -> tuple[int, Any]:
+    """The centre's own write; (HTTP status, the record it answered or None)."""
+    url = sb.urls[centre]
+    if centre is Centre.MEDIATION:
+        r = await http.post(f"{url}/api/cases/{quote(native_id)}/related", json=link, headers=KEY)
+        return r.status_code, r.json()
+    if centre is Centre.LEGAL_SERVICES:
+        r = await http.post(f"{url}/v1/applications/{quote(native_id)}/links", json=link,
+                            headers=await _legal_auth(http, sb, "legal.write"))
+        return r.status_code, r.json()
+    if centre is Centre.PETITIONS:
+        gl = "".join(f"<{t}>{v}</{t}>" for t, v in link.items())
+        r = await http.post(f"{url}/xf/gl", content=f"<gldj><xfbh>{native_id}</xfbh><gl>{gl}</gl></gldj>",
+                            headers={"Content-Type": "application/xml"})
+        return r.status_code, ElementTree.fromstring(r.content)
+    if centre is Centre.LITIGATION:
+        r = await http.post(f"{url}/cases/{quote(native_id)}:addRelated", json={"related": link},
+                            headers=CLIENT)
+        return r.status_code, r.json()
+    r = await http.post(f"{url}/graphql", json={"query": ADD_REFERRAL, "variables": {"input": {
+        "eventNo": native_id, "kind": link["kind"], "refNo": link["refNo"], "system": link.get("system"),
+        "clientMutationId": "c1"}}})
+    payload = r.json()["data"]["addReferral"]
+    assert payload["clientMutationId"] == "c1"
+    return (404 if payload["gridEvent"] is None else r.status_code), payload["gridEvent"]
+
+
+def native_links(centre: Centre, record: Any) -> list[dict[str, str]]:
+    if centre is Centre.MEDIATION or centre is Centre.LITIGATION:
+        return list(record["related"])
+    if centre is Centre.LEGAL_SERVICES:
+        return list(record["links"])
+    if centre is Centre.PETITIONS:
+        return _gl(record)
+    return [{k: v for k, v in r.items() if v is not None} for r in record["referrals"]]
+
+
+async def read_back(http: httpx.AsyncClient, sb: Sandbox, centre: Centre, native_id: str) -> Any:
+    """The record through the centre's ordinary read API (batch read or item)."""
+    url = sb.urls[centre]
+    if centre is Centre.MEDIATION:
+        return (await http.get(f"{url}/api/cases", params={"ids": native_id}, headers=KEY)).json()["items"][0]
+    if centre is Centre.LEGAL_SERVICES:
+        auth = await _legal_auth(http, sb, "legal.read")
+        r = await http.get(f"{url}/v1/applications", params={"application_no": native_id}, headers=auth)
+        return r.json()["data"][0]
+    if centre is Centre.PETITIONS:
+        return ElementTree.fromstring((await http.get(f"{url}/xf/item", params={"xfbh": native_id})).content)
+    if centre is Centre.LITIGATION:
+        r = await http.post(f"{url}/cases:batchGet", json={"caseNumbers": [native_id]}, headers=CLIENT)
+        return r.json()["cases"][0]
+    query = """query($r: [_Any!]!) { _entities(representations: $r) {
+        ... on GridEvent { eventNo referrals { kind refNo system } } } }"""
+    reps = [{"__typename": "GridEvent", "eventNo": native_id}]
+    r = await http.post(f"{url}/graphql", json={"query": query, "variables": {"r": reps}})
+    return r.json()["data"]["_entities"][0]
+
+
+def created(sb: Sandbox, centre: Centre) -> str:
+    """A record created through the write overlay (the create APIs' own store)."""
+    assert sb.writes is not None
+    region = next(c for c in village_table()[0] if c.startswith("632301"))
+    record, _ = sb.writes.add(centre, {
+        "title": "拖欠工资", "category": "劳动争议", "region_code": region,
+        "applicant": {"name": "张三", "id_number": "632301198005170011"}, "others": [],
+    }, status={Centre.MEDIATION: "DJ", Centre.LEGAL_SERVICES: "submitted", Centre.PETITIONS: "01",
+               Centre.LITIGATION: "FILED", Centre.GOVERNANCE: "REPORTED"}[centre], first_step="登记")
+    return record.native_id
+
+
+@pytest.mark.parametrize("centre", list(Centre))
+@pytest.mark.parametrize("origin", ["generated", "created"])
+async def test_add_link_is_idempotent_and_read_back(
+        sb: Sandbox, http: httpx.AsyncClient, centre: Centre, origin: str) -> None:
+    native_id = sb.world.native_id(sb.world.rows(centre)[7]) if origin == "generated" else created(sb, centre)
+    before = native_links(centre, await read_back(http, sb, centre, native_id))
+    link = LINKS[centre]
+    status, record = await add(http, sb, centre, native_id, link)
+    assert status in (200, 201)
+    assert native_links(centre, record) == [*before, link]
+    again, record = await add(http, sb, centre, native_id, link)  # a retried write
+    assert again == 200
+    assert native_links(centre, record) == [*before, link]  # kept once
+    assert native_links(centre, await read_back(http, sb, centre, native_id)) == [*before, link]
+
+
+@pytest.mark.parametrize("centre", [Centre.MEDIATION, Centre.LEGAL_SERVICES, Centre.PETITIONS])
+async def test_first_add_is_201_then_200(sb: Sandbox, http: httpx.AsyncClient, centre: Centre) -> None:
+    native_id = created(sb, centre)
+    assert (await add(http, sb, centre, native_id, LINKS[centre]))[0] == 201
+    assert (await add(http, sb, centre, native_id, LINKS[centre]))[0] == 200
+
+
+@pytest.mark.parametrize("centre", list(Centre))
+async def test_unknown_record_is_the_centres_own_not_found(
+        sb: Sandbox, http: httpx.AsyncClient, centre: Centre) -> None:
+    assert sb.writes is not None
+    status, body = await add(http, sb, centre, UNKNOWN[centre], LINKS[centre])
+    assert status == 404
+    if centre is Centre.PETITIONS:
+        assert body.tag == "error" and body.findtext("code") == "NOT_FOUND"
+    elif centre is Centre.MEDIATION:
+        assert body == {"code": "NOT_FOUND"}
+    elif centre is Centre.LITIGATION:
+        assert body["error"]["status"] == "NOT_FOUND"
+    elif centre is Centre.LEGAL_SERVICES:
+        assert body == {"error": "not_found"}
+    assert (centre, UNKNOWN[centre]) not in sb.writes.links
+
+
+async def test_added_links_show_in_searches_too(sb: Sandbox, http: httpx.AsyncClient) -> None:
+    native_id = created(sb, Centre.PETITIONS)
+    await add(http, sb, Centre.PETITIONS, native_id, LINKS[Centre.PETITIONS])
+    result = ElementTree.fromstring((await http.get(f"{sb.urls[Centre.PETITIONS]}/xf/query", params={
+        "sfzh": "632301198005170011", "rows": 50})).content)
+    (mine,) = [x for x in result.findall("xfjl") if x.findtext("xfbh") == native_id]
+    assert _gl(mine) == [LINKS[Centre.PETITIONS]]
+
+
+async def test_bad_bodies_and_scopes_are_refused(sb: Sandbox, http: httpx.AsyncClient) -> None:
+    case = sb.world.native_id(sb.world.rows(Centre.MEDIATION)[3])
+    url = f"{sb.urls[Centre.MEDIATION]}/api/cases/{case}/related"
+    assert (await http.post(url, json={"system": "XF"}, headers=KEY)).status_code == 400
+    assert (await http.post(url, json=LINKS[Centre.MEDIATION])).status_code == 401
+    application = sb.world.native_id(sb.world.rows(Centre.LEGAL_SERVICES)[3])
+    read_only = await _legal_auth(http, sb, "legal.read")
+    refused = await http.post(f"{sb.urls[Centre.LEGAL_SERVICES]}/v1/applications/{application}/links",
+                              json=LINKS[Centre.LEGAL_SERVICES], headers=read_only)
+    assert refused.status_code == 401  # adding a link is a write: legal.write
+    bad_xml = await http.post(f"{sb.urls[Centre.PETITIONS]}/xf/gl", content="<gldj><xfbh>x</xfbh></gldj>")
+    assert bad_xml.status_code == 400
+    assert ElementTree.fromstring(bad_xml.content).findtext("code") == "BAD_REQUEST"
+    number = sb.world.native_id(sb.world.rows(Centre.LITIGATION)[3])
+    no_client = await http.post(f"{sb.urls[Centre.LITIGATION]}/cases/{quote(number)}:addRelated",
+                                json={"related": LINKS[Centre.LITIGATION]})
+    assert no_client.status_code == 400
+    assert sb.writes is not None and (Centre.MEDIATION, case) not in sb.writes.links
