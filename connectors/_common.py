@@ -50,12 +50,14 @@ __all__ = [
     "json_body",
     "links_from",
     "native_filter",
+    "native_link",
     "opt_bool",
     "opt_str",
     "opt_time",
     "parse_iso",
     "req_int",
     "req_str",
+    "transfer_table",
     "unique",
 ]
 
@@ -143,6 +145,30 @@ def links_from(
         if known is not None:
             links.append(LinkRecord(known[0], known[1], req_str(r, ref)))
     return tuple(links)
+
+
+_K = TypeVar("_K")
+
+
+def native_link(table: Mapping[_K, tuple[LinkRelation, Centre]], link: LinkRecord) -> _K:
+    """The inverse of :func:`links_from`'s table: the native key under which this centre
+    stores ``link`` (a link it has no words for is a caller's mistake, not the centre's)."""
+    for key, known in table.items():
+        if known == (link.relation, link.centre):
+            return key
+    raise ValueError(f"no native form for {link.relation.value} → {link.centre.value}")
+
+
+def transfer_table(systems: Mapping[Centre, str], out: str, in_: str,
+                   key: Callable[[str, str], _K]) -> dict[_K, tuple[LinkRelation, Centre]]:
+    """Table entries for transfers (转办/交办) in one centre's vocabulary: ``systems`` names
+    each other centre, ``out``/``in_`` are its codes for "transferred to"/"from";
+    ``key(system, code)`` builds the native key as :func:`links_from` reads it."""
+    table: dict[_K, tuple[LinkRelation, Centre]] = {}
+    for centre, system in systems.items():
+        table[key(system, out)] = (LinkRelation.TRANSFERRED_TO, centre)
+        table[key(system, in_)] = (LinkRelation.TRANSFERRED_FROM, centre)
+    return table
 
 
 def canonical_id(raw: str | None) -> str | None:

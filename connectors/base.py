@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from onedoor.model import Centre, MatterRecord, MatterStatus, PartyRecord
+from onedoor.model import Centre, LinkRecord, MatterRecord, MatterStatus, PartyRecord
 
 __all__ = ["Connector", "Health", "ListQuery", "MatterDraft", "MatterPage", "SummaryCell", "SummaryConnector",
            "SummaryQuery", "WritableConnector"]
@@ -86,7 +86,9 @@ class MatterDraft:
     idempotency key where the centre has one, and as an external reference
     where it has none, so the record can be found again after a crash.
     ``kind`` is the centre's sub-type in unified words (e.g. ``LEGAL_AID``,
-    ``COMPLAINT``); ``None`` lets the connector pick the usual one.
+    ``COMPLAINT``); ``None`` lets the connector pick the usual one. ``links`` are
+    cross-references the new record carries from birth, seen from it (a transfer's
+    ``TRANSFERRED_FROM`` the source matter), sent in the centre's native form.
     """
 
     reference: str
@@ -98,6 +100,7 @@ class MatterDraft:
     others: tuple[PartyRecord, ...] = ()
     kind: str | None = None
     channel: str = "WINDOW"
+    links: tuple[LinkRecord, ...] = ()
 
 
 @runtime_checkable
@@ -107,7 +110,8 @@ class WritableConnector(Protocol):
     ``idempotent_writes`` says whether the centre honours a key: only then is a
     create retried, and only then may a lost response be settled by sending the
     same create again. Otherwise :meth:`find_created` looks the record up by the
-    draft's reference.
+    draft's reference. :meth:`add_link` is idempotent at every centre (a link is kept
+    once however often it is sent), so it is always safe to retry.
     """
 
     centre: Centre
@@ -119,6 +123,12 @@ class WritableConnector(Protocol):
 
     async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
         """The record an earlier ``create`` of this draft made, if the centre holds one."""
+        ...
+
+    async def add_link(self, native_id: str, link: LinkRecord) -> MatterRecord:
+        """Add a cross-reference (seen from ``native_id``) to a record the centre holds;
+        returns the record as it now reads. An unknown record is a contract breach
+        (:class:`~connectors.errors.CentreBadResponse`): we link only what we have read."""
         ...
 
 

@@ -17,6 +17,7 @@ from onedoor.model import (
     CATEGORIES,
     Centre,
     EventRecord,
+    LinkRecord,
     LinkRelation,
     MatterRecord,
     MatterStatus,
@@ -37,11 +38,13 @@ from ._common import (
     json_body,
     links_from,
     native_filter,
+    native_link,
     opt_str,
     opt_time,
     parse_iso,
     req_int,
     req_str,
+    transfer_table,
     unique,
 )
 from ._connector import SearchConnector, fan_out
@@ -50,8 +53,8 @@ from .errors import CentreBadResponse
 from .http import CentreClient
 from .settings import CallPolicy, GovernanceSettings
 
-__all__ = ["STATUSES", "GovernanceConnector", "entities_request", "parse_entities", "parse_event",
-           "parse_resident", "parse_search", "search_request"]
+__all__ = ["STATUSES", "GovernanceConnector", "add_referral_request", "entities_request", "parse_entities",
+           "parse_event", "parse_resident", "parse_search", "referral_entry", "search_request"]
 
 CENTRE = Centre.GOVERNANCE
 MAX_PAGE = 100
@@ -71,14 +74,19 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
 }
 _NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
 _EVENT_TYPES = {c: (c, *NON_DISPUTE_TYPES) if c == "其他" else (c,) for c in CATEGORIES}
-_LINKS = {
-    "MEDIATION": (LinkRelation.REFERRED_TO, Centre.MEDIATION),
-    "PETITION": (LinkRelation.ESCALATED_TO, Centre.PETITIONS),
+# (kind, system): MEDIATION and PETITION referrals name the system in the kind; a
+# transfer (转办/交办) names it in ``system``.
+_LINKS: Mapping[tuple[str, str | None], tuple[LinkRelation, Centre]] = {
+    ("MEDIATION", None): (LinkRelation.REFERRED_TO, Centre.MEDIATION),
+    ("PETITION", None): (LinkRelation.ESCALATED_TO, Centre.PETITIONS),
+    **transfer_table({Centre.MEDIATION: "MEDIATION", Centre.LEGAL_SERVICES: "LEGAL_SERVICE",
+                      Centre.PETITIONS: "PETITION", Centre.LITIGATION: "COURT"},
+                     "TRANSFER_OUT", "TRANSFER_IN", lambda system, kind: (kind, system)),
 }
 
 _EVENT_FIELDS = """eventNo title eventType status regionCode gridCode reporter reportedAt
   dueAt closedAt parties { name idNumber phone role } steps { at step note }
-  referrals { kind refNo }"""
+  referrals { kind refNo system }"""
 _RESIDENT_FIELDS = "idNumber name phone address regionCode gridCode"
 _ENTITIES = """query OneDoorEntities($representations: [_Any!]!) {
   _entities(representations: $representations) { ... on %s { %s } } }"""
@@ -90,6 +98,8 @@ SEARCH_QUERY = f"""query OneDoorGridEvents($idNumbers: [String!], $regionPrefixe
     overdue: $overdue, offset: $offset, limit: $limit) {{ totalCount items {{ {_EVENT_FIELDS} }} }}
 }}"""
 
+ADD_REFERRAL = f"""mutation OneDoorAddReferral($input: AddReferralInput!) {{
+  addReferral(input: $input) {{ gridEvent {{ {_EVENT_FIELDS} }} }} }}"""
 _HEALTH = "query OneDoorHealth { gridEvents(limit: 1) { totalCount } }"
 GraphQLRequest = dict[str, Any]
 
@@ -103,6 +113,18 @@ def entities_request(typename: str, key: str, values: Sequence[str]) -> GraphQLR
         "query": _ENTITIES % (typename, fields),
         "variables": {"representations": [{"__typename": typename, key: v} for v in values]},
     }
+
+
+def referral_entry(link: LinkRecord) -> dict[str, str | None]:
+    """One ``ReferralInput``: ``{kind refNo system}``."""
+    kind, system = native_link(_LINKS, link)
+    return {"kind": kind, "refNo": link.native_id, "system": system}
+
+
+def add_referral_request(event_no: str, link: LinkRecord) -> GraphQLRequest:
+    """``addReferral``: the same referral twice is kept once, so no ``clientMutationId``
+    is needed to make a retry harmless."""
+    return {"query": ADD_REFERRAL, "variables": {"input": {"eventNo": event_no, **referral_entry(link)}}}
 
 
 def search_request(
@@ -173,7 +195,8 @@ def parse_event(raw: Any) -> MatterRecord:
                         note=opt_str(s, "note"))
             for s in (as_dict(x, "step") for x in as_list(e["steps"], "steps"))
         ),
-        links=links_from(as_list(e["referrals"]), _LINKS, lambda r: r.get("kind"), "refNo"),
+        links=links_from(as_list(e["referrals"]), _LINKS, lambda r: (r.get("kind"), r.get("system")),
+                         "refNo"),
         extra=MappingProxyType({
             "grid_code": req_str(e, "gridCode"),
             "event_type": event_type,
@@ -290,10 +313,20 @@ class GovernanceConnector(SearchConnector):
         return await self._post({"query": _HEALTH})
 
     async def create(self, draft: MatterDraft) -> MatterRecord:
-        payload = await send_grid_event(self.http, self._path, draft, _EVENT_FIELDS)
+        referrals = [referral_entry(link) for link in draft.links]
+        payload = await send_grid_event(self.http, self._path, draft, _EVENT_FIELDS, referrals)
         with decoding(CENTRE, "reportGridEvent"):
             return parse_event(as_dict(_data(payload)["reportGridEvent"])["gridEvent"])
 
     async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
         return None  # the clientMutationId settles it: replaying returns the first event
+
+    async def add_link(self, native_id: str, link: LinkRecord) -> MatterRecord:
+        async with self.http.budget():
+            payload = await self._post(add_referral_request(native_id, link))
+        with decoding(CENTRE, "addReferral"):
+            event = as_dict(_data(payload)["addReferral"])["gridEvent"]
+            if event is None:
+                raise ValueError("addReferral: no such event")  # we only link what we have read
+            return parse_event(event)
 

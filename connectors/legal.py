@@ -21,6 +21,7 @@ from authlib.deprecate import AuthlibDeprecationWarning  # type: ignore[import-u
 from onedoor.model import (
     Centre,
     EventRecord,
+    LinkRecord,
     LinkRelation,
     MatterRecord,
     MatterStatus,
@@ -43,15 +44,18 @@ from ._common import (
     json_body,
     links_from,
     native_filter,
+    native_link,
     opt_bool,
     opt_str,
     opt_time,
     parse_iso,
     req_int,
     req_str,
+    transfer_table,
     unique,
 )
 from ._connector import SearchConnector, fan_out
+from ._writes import created_json, link_path, post_link
 from .base import ListQuery, MatterDraft
 from .errors import CentreBadResponse, CentreError, CentreUnavailable
 from .http import CentreClient, client_options
@@ -70,7 +74,7 @@ if not issubclass(AsyncOAuth2Client, httpx.AsyncClient):  # pragma: no cover - e
     raise ImportError("Authlib picked up httpx2; OneDoor connectors need plain httpx")
 
 __all__ = [
-    "STATUSES", "LegalConnector", "batch_params", "parse_application", "parse_batch",
+    "STATUSES", "LegalConnector", "batch_params", "link_entry", "parse_application", "parse_batch",
     "parse_search", "search_params",
 ]
 
@@ -89,7 +93,12 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "terminated": (MatterStatus.TERMINATED, "已终止"),
 }
 _NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
-_LINKS = {("court", "represents_in"): (LinkRelation.LEGAL_AID_FOR, Centre.LITIGATION)}
+_LINKS = {
+    ("court", "represents_in"): (LinkRelation.LEGAL_AID_FOR, Centre.LITIGATION),
+    # transfers (转办/交办): the other centre as this one names it, then to / from
+    **transfer_table({Centre.MEDIATION: "mediation", Centre.PETITIONS: "petition", Centre.LITIGATION: "court",
+                      Centre.GOVERNANCE: "grid"}, "transferred_to", "transferred_from", lambda s, t: (s, t)),
+}
 
 Params = list[tuple[str, str]]
 
@@ -128,6 +137,12 @@ def search_params(
 
 def batch_params(application_nos: Sequence[str]) -> Params:
     return [("application_no", n) for n in application_nos]
+
+
+def link_entry(link: LinkRecord) -> dict[str, str]:
+    """One ``links`` entry: ``{"target_system", "target_id", "type"}``."""
+    system, kind = native_link(_LINKS, link)
+    return {"target_system": system, "target_id": link.native_id, "type": kind}
 
 
 # ---- pure: responses --------------------------------------------------------
@@ -293,7 +308,12 @@ class LegalConnector(SearchConnector):
         return await self._get([("limit", "1")])
 
     async def create(self, draft: MatterDraft) -> MatterRecord:
-        return parse_batch({"data": [await send_legal(self.http, PATH, draft)]})[0]
+        links = [link_entry(link) for link in draft.links]
+        return parse_batch({"data": [await send_legal(self.http, PATH, draft, links)]})[0]
 
     async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
         return await find_by_reference(self, draft)
+
+    async def add_link(self, native_id: str, link: LinkRecord) -> MatterRecord:
+        response = await post_link(self.http, link_path(PATH, native_id, "/links"), json_body=link_entry(link))
+        return parse_batch({"data": [created_json(CENTRE, response)]})[0]

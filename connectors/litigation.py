@@ -17,6 +17,7 @@ import httpx
 from onedoor.model import (
     Centre,
     EventRecord,
+    LinkRecord,
     LinkRelation,
     MatterRecord,
     MatterStatus,
@@ -38,14 +39,16 @@ from ._common import (
     json_body,
     links_from,
     native_filter,
+    native_link,
     opt_str,
     req_int,
     req_str,
     to_cst,
+    transfer_table,
     unique,
 )
 from ._connector import SearchConnector, fan_out
-from ._writes import created_json
+from ._writes import created_json, link_path, post_link
 from .base import ListQuery, MatterDraft
 from .http import CentreClient
 from .settings import CallPolicy, LitigationSettings
@@ -58,6 +61,7 @@ __all__ = [
     "parse_batch",
     "parse_case",
     "parse_search",
+    "related_entry",
     "search_params",
 ]
 
@@ -76,10 +80,15 @@ STATES: Mapping[str, tuple[MatterStatus, str]] = {
     "DISMISSED": (MatterStatus.REJECTED, "驳回起诉"),
 }
 _NATIVE_STATES = invert({code: status for code, (status, _) in STATES.items()})
-_LINKS = {
-    "CONFIRMED_AGREEMENT": (LinkRelation.CONFIRMS, Centre.MEDIATION),
-    "LEGAL_AID": (LinkRelation.LEGAL_AID, Centre.LEGAL_SERVICES),
-    "PRE_LITIGATION_MEDIATION": (LinkRelation.PRE_LITIGATION_MEDIATION, Centre.MEDIATION),
+# (kind, system): the older kinds name the other system themselves and carry no
+# ``system``; a transfer (移送) names it in ``system``.
+_LINKS: Mapping[tuple[str, str | None], tuple[LinkRelation, Centre]] = {
+    ("CONFIRMED_AGREEMENT", None): (LinkRelation.CONFIRMS, Centre.MEDIATION),
+    ("LEGAL_AID", None): (LinkRelation.LEGAL_AID, Centre.LEGAL_SERVICES),
+    ("PRE_LITIGATION_MEDIATION", None): (LinkRelation.PRE_LITIGATION_MEDIATION, Centre.MEDIATION),
+    **transfer_table({Centre.MEDIATION: "MEDIATION", Centre.LEGAL_SERVICES: "LEGAL_SERVICE",
+                      Centre.PETITIONS: "PETITION", Centre.GOVERNANCE: "GRID"},
+                     "TRANSFER_OUT", "TRANSFER_IN", lambda system, kind: (kind, system)),
 }
 
 Params = list[tuple[str, str]]
@@ -125,6 +134,12 @@ def batch_body(case_numbers: Sequence[str]) -> dict[str, list[str]]:
     return {"caseNumbers": list(case_numbers)}
 
 
+def related_entry(link: LinkRecord) -> dict[str, str]:
+    """One ``related`` entry: ``{"kind", "ref"}`` plus ``system`` where the kind needs it."""
+    kind, system = native_link(_LINKS, link)
+    return {"kind": kind, "ref": link.native_id} | ({"system": system} if system else {})
+
+
 def create_body(draft: MatterDraft) -> dict[str, Any]:
     """``POST /cases`` (AIP-155): ``requestId`` makes a repeat return the first case.
     A filing at the window starts as pre-litigation mediation (诉前调) unless asked."""
@@ -134,7 +149,8 @@ def create_body(draft: MatterDraft) -> dict[str, Any]:
         "caseType": "民初" if draft.kind == "FIRST_INSTANCE" else "诉前调",
         "description": draft.description,
         "parties": [{"role": role, "name": p.name, "idNo": p.id_number, "tel": p.phone}
-                    for p, role in people]}}
+                    for p, role in people],
+        "related": [related_entry(link) for link in draft.links]}}
 
 
 # ---- pure: responses --------------------------------------------------------
@@ -160,8 +176,6 @@ def _party(raw: Any) -> PartyRecord:
     )
 
 
-
-
 def parse_case(raw: Any) -> MatterRecord:
     c = as_dict(raw, "case")
     status, label = STATES[req_str(c, "state")]
@@ -184,7 +198,7 @@ def parse_case(raw: Any) -> MatterRecord:
             EventRecord(at=from_epoch_ms(req_int(d, "ts")), action=req_str(d, "entry"))
             for d in (as_dict(x, "docket") for x in as_list(c.get("docket") or []))
         ),
-        links=links_from(c.get("related"), _LINKS, lambda r: r.get("kind"), "ref"),
+        links=links_from(c.get("related"), _LINKS, lambda r: (r.get("kind"), r.get("system")), "ref"),
         extra=MappingProxyType({
             "case_number": req_str(c, "caseNumber"),
             "court": req_str(court, "name"),
@@ -272,4 +286,11 @@ class LitigationConnector(SearchConnector):
 
     async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
         return None  # the requestId settles it: replaying the create returns the first case
+
+    async def add_link(self, native_id: str, link: LinkRecord) -> MatterRecord:
+        """AIP-136 custom method ``POST /cases/{caseNumber}:addRelated``."""
+        response = await post_link(self.http, link_path("/cases", native_id, ":addRelated"),
+                                   json_body={"related": related_entry(link)})
+        with decoding(CENTRE, "addRelated"):
+            return parse_case(created_json(CENTRE, response))
 

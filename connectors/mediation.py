@@ -20,6 +20,7 @@ from onedoor.model import (
     CST,
     Centre,
     EventRecord,
+    LinkRecord,
     LinkRelation,
     MatterRecord,
     MatterStatus,
@@ -40,15 +41,17 @@ from ._common import (
     json_body,
     links_from,
     native_filter,
+    native_link,
     opt_bool,
     opt_str,
     req_int,
     req_str,
     to_cst,
+    transfer_table,
     unique,
 )
 from ._connector import SearchConnector, fan_out
-from ._writes import created_json
+from ._writes import created_json, link_path, post_link
 from .base import ListQuery, MatterDraft
 from .http import CentreClient
 from .settings import CallPolicy, MediationSettings
@@ -61,6 +64,7 @@ __all__ = [
     "parse_batch",
     "parse_case",
     "parse_search",
+    "related_entry",
     "search_params",
 ]
 
@@ -91,6 +95,9 @@ _LINKS: Mapping[tuple[str, str], tuple[LinkRelation, Centre]] = {
     ("COURT", "JUDICIAL_CONFIRMATION"): (LinkRelation.CONFIRMED_BY, Centre.LITIGATION),
     ("XF", "ESCALATED"): (LinkRelation.ESCALATED_TO, Centre.PETITIONS),
     ("COURT", "PRE_LITIGATION"): (LinkRelation.PRE_LITIGATION_OF, Centre.LITIGATION),
+    # transfers (转办/交办): the other centre as this one names it, then out / in
+    **transfer_table({Centre.LEGAL_SERVICES: "FLFW", Centre.PETITIONS: "XF", Centre.LITIGATION: "COURT",
+                      Centre.GOVERNANCE: "GRID"}, "TRANSFER_OUT", "TRANSFER_IN", lambda s, r: (s, r)),
 }
 
 
@@ -146,13 +153,20 @@ def _native_party(p: PartyRecord, role: str) -> dict[str, Any]:
             "creditCode": p.org_code, "mobile": p.phone, "address": p.address}
 
 
+def related_entry(link: LinkRecord) -> dict[str, str]:
+    """One ``related`` entry: ``{"system", "refNo", "relation"}``."""
+    system, relation = native_link(_LINKS, link)
+    return {"system": system, "refNo": link.native_id, "relation": relation}
+
+
 def create_body(draft: MatterDraft) -> dict[str, Any]:
     """``POST /api/cases``: a party application (申请调解) to people's mediation."""
     return {"caseTitle": draft.title, "disputeTypeCode": _CATEGORY_CODES.get(draft.category, "15"),
             "regionCode": draft.region_code, "mediationTypeCode": "RM", "sourceCode": "SQ",
             "description": draft.description,
             "parties": [_native_party(draft.applicant, "SQR"),
-                        *(_native_party(p, "BSQR") for p in draft.others)]}
+                        *(_native_party(p, "BSQR") for p in draft.others)],
+            "related": [related_entry(link) for link in draft.links]}
 
 
 # ---- pure: responses --------------------------------------------------------
@@ -180,8 +194,6 @@ def _party(raw: Any) -> PartyRecord:
         org_code=opt_str(p, "creditCode"),
         address=opt_str(p, "address"),
     )
-
-
 
 
 def parse_case(raw: Any) -> MatterRecord:
@@ -300,3 +312,9 @@ class MediationConnector(SearchConnector):
 
     async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
         return None  # the key settles it: replaying the create returns the first case
+
+    async def add_link(self, native_id: str, link: LinkRecord) -> MatterRecord:
+        response = await post_link(self.http, link_path("/api/cases", native_id, "/related"),
+                                   json_body=related_entry(link))
+        with decoding(CENTRE, "related"):
+            return parse_case(created_json(CENTRE, response))

@@ -30,7 +30,7 @@ from onedoor.model import (
     PartyRecord,
 )
 
-from ._centre_writes import send_petition
+from ._centre_writes import gldj_xml, send_petition
 from ._common import (
     canonical_id,
     category_of,
@@ -40,17 +40,19 @@ from ._common import (
     expect_status,
     invert,
     native_filter,
+    native_link,
     to_cst,
+    transfer_table,
     unique,
 )
 from ._connector import SearchConnector, fan_out
-from ._writes import find_by_reference
+from ._writes import find_by_reference, post_link
 from .base import ListQuery, MatterDraft
 from .errors import CentreBadResponse
 from .http import CentreClient
 from .settings import CallPolicy, PetitionsSettings
 
-__all__ = ["STATUSES", "PetitionsConnector", "parse_item", "parse_record", "parse_search",
+__all__ = ["STATUSES", "PetitionsConnector", "gl_entry", "parse_item", "parse_record", "parse_search",
            "parse_xml", "search_params"]
 
 CENTRE = Centre.PETITIONS
@@ -71,7 +73,11 @@ PETITION_TYPES = {"JYYJ": "SUGGESTION", "JJKG": "REPORT", "SSQJ": "COMPLAINT"}
 _LINKS = {
     ("TJ", "ZXF"): (LinkRelation.ESCALATED_FROM, Centre.MEDIATION),
     ("WG", "WGSJ"): (LinkRelation.ESCALATED_FROM, Centre.GOVERNANCE),
+    # transfers: <xt> the other system (调解, 法律服务, 法院, 网格), <lx> ZC 转出 / ZR 转入
+    **transfer_table({Centre.MEDIATION: "TJ", Centre.LEGAL_SERVICES: "FL", Centre.LITIGATION: "FY",
+                      Centre.GOVERNANCE: "WG"}, "ZC", "ZR", lambda xt, lx: (xt, lx)),
 }
+_XML = {"Content-Type": "application/xml; charset=utf-8"}
 
 Params = list[tuple[str, str]]
 
@@ -110,6 +116,12 @@ def search_params(
     if query.overdue is not None:
         params.append(("cq", "1" if query.overdue else "0"))
     return params
+
+
+def gl_entry(link: LinkRecord) -> tuple[str, str, str]:
+    """One ``<gl>`` as ``(xt, bh, lx)``."""
+    xt, lx = native_link(_LINKS, link)
+    return xt, link.native_id, lx
 
 
 # ---- pure: responses --------------------------------------------------------
@@ -305,7 +317,13 @@ class PetitionsConnector(SearchConnector):
         return await self._query([("start", "0"), ("rows", "1")])
 
     async def create(self, draft: MatterDraft) -> MatterRecord:
-        return parse_item(await send_petition(self.http, draft))
+        return parse_item(await send_petition(self.http, draft, [gl_entry(link) for link in draft.links]))
 
     async def find_created(self, draft: MatterDraft) -> MatterRecord | None:
         return await find_by_reference(self, draft)
+
+    async def add_link(self, native_id: str, link: LinkRecord) -> MatterRecord:
+        response = await post_link(self.http, "/xf/gl", content=gldj_xml(native_id, *gl_entry(link)),
+                                   headers=_XML)
+        expect_status(CENTRE, response, 200, 201)  # 404 <error>NOT_FOUND: we only link what we read
+        return parse_item(response.content)

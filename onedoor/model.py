@@ -68,6 +68,8 @@ class LinkRelation(Enum):
     LEGAL_AID = "LEGAL_AID"
     PRE_LITIGATION_MEDIATION = "PRE_LITIGATION_MEDIATION"  # court case → 诉前调解 at mediation
     PRE_LITIGATION_OF = "PRE_LITIGATION_OF"
+    TRANSFERRED_TO = "TRANSFERRED_TO"  # 转办/交办: handed on to another centre (transferMatter)
+    TRANSFERRED_FROM = "TRANSFERRED_FROM"
 
 
 class PartyKind(Enum):

@@ -85,6 +85,12 @@ class LinkRelation(Enum):
     PRE_LITIGATION_OF = strawberry.enum_value(
         "PRE_LITIGATION_OF", description="诉前调解所属诉讼案件 / the court case this mediation precedes"
     )
+    TRANSFERRED_TO = strawberry.enum_value(
+        "TRANSFERRED_TO", description="已转办、交办至另一中心的事项 / transferred to this matter at another centre"
+    )
+    TRANSFERRED_FROM = strawberry.enum_value(
+        "TRANSFERRED_FROM", description="由另一中心转办、交办而来 / transferred here from this matter at another centre"
+    )
 
 
 @strawberry.enum(description="行政区划层级 / administrative level (GB/T 2260)")
