@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from sandbox.runner import SERVERS
+
 __all__ = ["free_base_port", "gateway", "rss_kb", "sandbox", "wait_for_port", "worker_pids"]
 
 CONFIG = """\
@@ -80,12 +82,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def sandbox(base: int, state: Path, latency_ms: int, matters: int | None) -> Iterator[None]:
+def sandbox(base: int, state: Path, latency_ms: int, matters: int | None,
+            split: bool = True) -> Iterator[list[int]]:
+    """The identity provider and the five centres; ``split``: each in its own
+    process, as real centres are separate systems (one process would queue all
+    five centres' work on one event loop). Yields the processes' pids."""
     cmd = [sys.executable, "-m", "onedoor.cli", "sandbox", "--port", str(base), "--state-dir",
            str(state), "--latency-ms", str(latency_ms)]
     if matters:
         cmd += ["--matters", str(matters)]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    groups = [["--only", name] for name in SERVERS] if split else [[]]
+    processes = [subprocess.Popen(cmd + extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for extra in groups]
     try:
         for offset in range(100, 106):
             wait_for_port(base + offset)
@@ -99,9 +107,10 @@ def sandbox(base: int, state: Path, latency_ms: int, matters: int | None) -> Ite
                     if response.status == 200:
                         break
             time.sleep(0.1)
-        yield
+        yield [p.pid for p in processes]
     finally:
-        _stop(process)
+        for process in processes:
+            _stop(process)
 
 
 @contextlib.contextmanager

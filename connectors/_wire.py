@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from .settings import CallPolicy
+from .transport import CentreTransport
 
 __all__ = ["client_options", "retry_after"]
 
@@ -30,12 +31,13 @@ def client_options(
     centre's concurrency."""
     t = policy.timeouts
     n = policy.max_concurrency
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
     return {
         "base_url": base_url,
         "timeout": httpx.Timeout(t.read, connect=t.connect, pool=t.total),
-        "limits": httpx.Limits(max_connections=n, max_keepalive_connections=n),
+        "limits": limits,
         "headers": dict(headers or {}),
-        "transport": transport,
+        "transport": transport or CentreTransport(limits),
         "follow_redirects": False,
     }
 

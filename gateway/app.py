@@ -32,7 +32,7 @@ from .graphql_app import OneDoorGraphQL
 from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
-from .operation.limits import OperationLimits
+from .operation.limits import DocumentCache, OperationLimits
 from .persisted import PersistedQueries
 from .portal import portal_mount
 from .settings import GatewaySettings
@@ -82,10 +82,11 @@ def create_app(
     telemetry = telemetry or Telemetry(settings.telemetry, logging=settings.logging)
     connectors = telemetry.connectors(connectors)
     holder = _AuditHolder(telemetry.audit(audit) if audit is not None else None)
+    documents = DocumentCache()  # parsed and validated once per worker, by query text
     extensions: list[ExtensionFactory] = [
         telemetry.extension,
         ErrorHygiene,
-        lambda: OperationLimits(settings.limits),
+        lambda: OperationLimits(settings.limits, documents),
         lambda: AuditTrail(holder),
     ]
     if not settings.introspection:
@@ -178,4 +179,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.filing = filing  # tests and operators reach reconcile through it
+    app.state.documents = documents
     return app

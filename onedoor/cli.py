@@ -1,7 +1,7 @@
 """The ``onedoor`` command.
 
     onedoor demo [--port 8000] [--state-dir .onedoor]     sandbox centres + gateway, one command
-    onedoor sandbox [--port 8000]                         the simulated centres alone
+    onedoor sandbox [--port 8000] [--only MEDIATION,...]  the simulated centres alone
     onedoor sandbox fault CENTRE --mode MODE [...]        change a running centre's faults
     onedoor serve --config FILE [--workers N]             the gateway against configured centres
     onedoor schema                                        print the SDL
@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--matters", type=int, default=None)
     sandbox.add_argument("--latency-ms", type=int, default=0)
     sandbox.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 in a container)")
+    sandbox.add_argument("--only", default=None, metavar="NAME[,NAME]",
+                         help="serve only these of IDP, MEDIATION, LEGAL_SERVICES, PETITIONS, "
+                              "LITIGATION, GOVERNANCE (one process per centre)")
     sandbox.add_argument("--public-host", default=None,
                          help="host name the gateway reaches the sandbox by (issuer URL)")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command")

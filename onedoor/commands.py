@@ -62,11 +62,15 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             return _fail(f"cannot reach {args.centre} at {url}: {exc}")
         print(f"{args.centre}: {state}")
         return 0
-    from sandbox.runner import serve_forever
+    from sandbox.runner import SERVERS, serve_forever
 
+    only = [n.strip().upper() for n in args.only.split(",")] if args.only else None
+    if only is not None and (unknown := set(only) - set(SERVERS)):
+        return _fail(f"--only: unknown {', '.join(sorted(unknown))}; choose from {', '.join(SERVERS)}")
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(args.port, args.state_dir, seed=args.seed, matters=args.matters,
-                      latency_ms=args.latency_ms, host=args.host, public_host=args.public_host)
+                      latency_ms=args.latency_ms, host=args.host, public_host=args.public_host,
+                      only=only)
     return 0
 
 

@@ -109,9 +109,22 @@ class SandboxMiddleware:
             return
         self.control.stats[f"{scope['method']} {path}"] += 1
         delay = self.control.delay_seconds()
+        fault = self.control.draw_fault()
+        if fault in ("ok", "partial", "slow"):
+            # The set latency is the centre's response time from arrival, its own
+            # work included: the app runs now and its answer is held until then.
+            # (Sleeping first and rendering after would add the sandbox's rendering
+            # to every call, and queue five centres' rendering behind each other
+            # in this one process — real centres are separate machines.)
+            if fault == "slow":
+                delay += self.control.settings.slow_ms / 1000
+            if fault == "partial":
+                scope = {**scope, _PARTIAL_KEY: True}
+            deadline = asyncio.get_running_loop().time() + delay
+            await self.app(scope, receive, _Held(send, deadline) if delay > 0 else send)
+            return
         if delay > 0:
             await asyncio.sleep(delay)
-        fault = self.control.draw_fault()
         if fault == "down":
             await _drop_connection(receive, send)
         elif fault == "error":
@@ -119,14 +132,8 @@ class SandboxMiddleware:
         elif fault == "throttle":
             await _respond(send, 429, b"Too Many Requests", "text/plain",
                            [(b"retry-after", b"1")])
-        elif fault == "malformed":
+        else:  # malformed
             await self.app(scope, receive, _Truncating(send))
-        else:
-            if fault == "slow":
-                await asyncio.sleep(self.control.settings.slow_ms / 1000)
-            if fault == "partial":
-                scope = {**scope, _PARTIAL_KEY: True}
-            await self.app(scope, receive, send)
 
     async def _control_endpoint(self, scope: Scope, receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"]
@@ -151,6 +158,21 @@ class SandboxMiddleware:
             await self.more(scope, receive, send)
         else:
             await _json(send, 404, {"error": "no such control endpoint"})
+
+
+class _Held:
+    """A ``send`` that holds the response until the centre's response time is up."""
+
+    def __init__(self, send: Send, deadline: float) -> None:
+        self.send = send
+        self.deadline = deadline
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            wait = self.deadline - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        await self.send(message)
 
 
 class _Truncating:

@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import signal
 import socket
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Collection, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from sandbox.control import Control, SandboxMiddleware
 from sandbox.world import World
 from sandbox.writes import WriteStore
 
-__all__ = ["Sandbox", "get_stats", "run_sandbox", "serve_forever", "set_fault"]
+__all__ = ["SERVERS", "Sandbox", "get_stats", "run_sandbox", "serve_forever", "set_fault"]
 
 HOST = "127.0.0.1"
 
@@ -66,53 +66,69 @@ def _bind(port: int, host: str = HOST) -> socket.socket:
     return sock
 
 
-def _apps(world: World, state_dir: Path, idp_url: str, controls: dict[Centre, Control],
-          writes: WriteStore) -> list[ASGIApp]:
-    keys = idp.public_key_set(state_dir)
-    raw: dict[Centre, ASGIApp] = {
-        Centre.MEDIATION: mediation.create_app(world, writes=writes),
-        Centre.LEGAL_SERVICES: legal.create_app(world, keys=keys, issuer=idp_url, writes=writes),
-        Centre.PETITIONS: petitions.create_app(world, writes=writes),
-        Centre.LITIGATION: litigation.create_app(world, writes=writes),
-        Centre.GOVERNANCE: governance.create_app(world, writes=writes),
-    }
-    modules = dict(zip(Centre, (mediation, legal, petitions, litigation, governance), strict=True))
-    return [idp.create_app(state_dir, idp_url)] + [
-        SandboxMiddleware(raw[c], controls[c], more=modules[c].control(world, writes))
-        for c in Centre]
+IDP = "IDP"
+SERVERS = (IDP, *(c.value for c in Centre))  # in port order: base+100 … base+105
+
+
+def _app(name: str, world: World, state_dir: Path, idp_url: str,
+         controls: dict[Centre, Control], writes: WriteStore) -> ASGIApp:
+    if name == IDP:
+        return idp.create_app(state_dir, idp_url)
+    centre = Centre(name)
+    raw: ASGIApp
+    if centre is Centre.LEGAL_SERVICES:
+        raw = legal.create_app(world, keys=idp.public_key_set(state_dir), issuer=idp_url,
+                               writes=writes)
+    else:
+        raw = _MODULES[centre].create_app(world, writes=writes)
+    return SandboxMiddleware(raw, controls[centre], more=_MODULES[centre].control(world, writes))
+
+
+_MODULES = dict(zip(Centre, (mediation, legal, petitions, litigation, governance), strict=True))
 
 
 @contextlib.asynccontextmanager
 async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
                       matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
                       now: dt.datetime | None = None, host: str = HOST,
-                      public_host: str | None = None) -> AsyncIterator[Sandbox]:
+                      public_host: str | None = None,
+                      only: Collection[str] | None = None) -> AsyncIterator[Sandbox]:
     """Serve the IdP on ``base_port+100`` and the centres on ``+101…+105``
     (``None``: free ephemeral ports); stop them all on exit. ``host`` is the bind
     address (``0.0.0.0`` in a container); ``public_host`` the name others reach
-    it by, which the IdP bakes into its tokens as the issuer."""
+    it by, which the IdP bakes into its tokens as the issuer. ``only`` serves a
+    subset of :data:`SERVERS` (needs ``base_port``): one process per centre, as
+    real centres are separate systems, each with the whole world and its own
+    write overlay."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
+    names = list(SERVERS) if only is None else [n for n in SERVERS if n in set(only)]
+    if only is not None and (base_port is None or not names or set(only) - set(SERVERS)):
+        raise ValueError(f"only: a base port and names from {', '.join(SERVERS)}")
     world = World(seed, matters=matters, now=now)
-    sockets: list[socket.socket] = []
+    sockets: dict[str, socket.socket] = {}
     try:
-        for i in range(6):
-            sockets.append(_bind(0 if base_port is None else base_port + 100 + i, host))
+        for i, served in enumerate(SERVERS):
+            if served in names:
+                sockets[served] = _bind(0 if base_port is None else base_port + 100 + i, host)
     except OSError:
-        for sock in sockets:
+        for sock in sockets.values():
             sock.close()
         raise
     name = public_host or (HOST if host in ("0.0.0.0", "::") else host)  # noqa: S104
-    urls = [f"http://{name}:{s.getsockname()[1]}" for s in sockets]
+    ports = [sockets[s].getsockname()[1] if base_port is None else base_port + 100 + i
+             for i, s in enumerate(SERVERS)]
+    urls = [f"http://{name}:{port}" for port in ports]
     controls = {c: Control(c.value, latency_ms=latency_ms, jitter_ms=jitter_ms) for c in Centre}
     writes = WriteStore(world)
     servers = [
-        _Server(uvicorn.Config(app, log_level="warning", lifespan="off", http="h11",
+        _Server(uvicorn.Config(_app(n, world, state_dir, urls[0], controls, writes),
+                               log_level="warning", lifespan="off", http="h11",
                                access_log=False, timeout_graceful_shutdown=2))
-        for app in _apps(world, state_dir, urls[0], controls, writes)
+        for n in names
     ]
-    tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(servers, sockets,
-                                                                               strict=True)]
+    tasks = [asyncio.create_task(s.serve(sockets=[sockets[n]]))
+             for s, n in zip(servers, names, strict=True)]
     try:
         while not all(s.started for s in servers):
             if failed := [t for t in tasks if t.done()]:
@@ -125,13 +141,14 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
-        for sock in sockets:
+        for sock in sockets.values():
             sock.close()
 
 
 def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
                   matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
-                  host: str = HOST, public_host: str | None = None) -> None:
+                  host: str = HOST, public_host: str | None = None,
+                  only: Collection[str] | None = None) -> None:
     """Blocking: run the sandbox until SIGINT/SIGTERM (``onedoor sandbox``)."""
 
     async def main() -> None:
@@ -141,10 +158,13 @@ def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
             loop.add_signal_handler(sig, stop.set)
         async with run_sandbox(base_port, state_dir, seed=seed, matters=matters,
                                latency_ms=latency_ms, jitter_ms=jitter_ms, host=host,
-                               public_host=public_host) as sb:
-            print(f"identity provider  {sb.idp_url}", flush=True)
+                               public_host=public_host, only=only) as sb:
+            served = set(only or SERVERS)
+            if IDP in served:
+                print(f"identity provider  {sb.idp_url}", flush=True)
             for centre, url in sb.urls.items():
-                print(f"{centre.value:<18} {url}", flush=True)
+                if centre.value in served:
+                    print(f"{centre.value:<18} {url}", flush=True)
             await stop.wait()
 
     asyncio.run(main())

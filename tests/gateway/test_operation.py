@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gateway.principal import Principal
@@ -123,3 +125,47 @@ async def test_batched_requests_are_capped_and_each_operation_stands_alone() -> 
     assert ok.status_code == 200
     assert [r["data"]["region"]["name"] for r in ok.json()] == ["黄南藏族自治州"] * 3
     assert too_many.status_code == 400
+
+
+async def test_documents_are_parsed_and_validated_once_per_query_text(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphql import parse as real_parse
+
+    from gateway.operation import limits as module
+    from schema import build_schema
+
+    validated: list[object] = []
+    real_validate = module.validate_document
+
+    def counting_validate(*args: Any) -> Any:
+        validated.append(args[1])
+        return real_validate(*args)
+
+    parsed: list[str] = []
+
+    def counting_parse(source: Any, **kw: Any) -> Any:
+        parsed.append(str(source))
+        return real_parse(source, **kw)
+
+    monkeypatch.setattr(module, "validate_document", counting_validate)
+    monkeypatch.setattr("strawberry.schema.schema.parse", counting_parse)
+    cache = module.DocumentCache()
+    schema = build_schema([lambda: module.OperationLimits(LimitsSettings(max_cost=200), cache)])
+    # `matters` is skipped when run, but its `first` still counts in the cost estimate.
+    query = ("query R($n: Int, $b: Boolean!) { region(code: \"632300\") { name } "
+             "matters(filter: {}, first: $n) @include(if: $b) { totalCount } }")
+    for _ in range(3):
+        result = await schema.execute(query, variable_values={"n": 5, "b": False})
+        assert result.errors is None and result.data
+        assert result.data["region"]["name"] == "黄南藏族自治州"
+    assert len(parsed) == 1 and len(validated) == 1
+    assert (cache.misses, cache.hits) == (1, 2)
+    # The limits depend on the variables: the cached document is still checked each time.
+    refused = await schema.execute(query, variable_values={"n": 500, "b": False})
+    assert [e.extensions["code"] for e in refused.errors or [] if e.extensions] == [
+        "COST_ESTIMATED_TOO_EXPENSIVE"]
+    # A cached invalid document keeps failing with its validation error.
+    for _ in range(2):
+        bad = await schema.execute("{ nosuchfield }")
+        assert bad.errors and "nosuchfield" in bad.errors[0].message
+    assert len(validated) == 2

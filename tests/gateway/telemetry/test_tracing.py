@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -84,9 +84,22 @@ async def test_a_failed_call_is_an_error_span_and_counted_by_code() -> None:
 def test_exporter_defaults_to_none_and_honours_otel_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
     monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
     provider = tracer_provider_from_env()
     assert isinstance(provider, TracerProvider)
     assert provider._active_span_processor._span_processors == ()
+    # Nothing receives spans: our own roots are not recorded, a caller's sampled
+    # trace is followed, and the trace id propagates either way.
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("root") as root:
+        assert not root.is_recording()
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        assert carrier["traceparent"].split("-")[1] == f"{root.get_span_context().trace_id:032x}"
+    parent = propagate.extract(
+        {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    with tracer.start_as_current_span("child", context=parent) as child:
+        assert child.is_recording()
     provider.shutdown()
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     assert isinstance(tracer_provider_from_env(), trace.NoOpTracerProvider)
