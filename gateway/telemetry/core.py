@@ -21,6 +21,7 @@ from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
 from connectors.base import Connector
+from connectors.cache import RecordCache
 from onedoor.model import Centre
 
 from ..audit import AuditStore
@@ -57,6 +58,10 @@ class Telemetry:
         """Trace the centres' HTTP clients and wrap each connector with its meter."""
         if self.settings.tracing:
             instrument_clients(connectors.values(), self.provider)
+        if self.metrics is not None:
+            for connector in connectors.values():
+                if isinstance(cache := getattr(connector, "cache", None), RecordCache):
+                    self.metrics.watch_cache(cache.stats)
         return instrument_connectors(connectors, self.metrics, self.tracer)
 
     def audit(self, store: AuditStore) -> AuditStore:

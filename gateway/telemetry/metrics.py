@@ -17,7 +17,7 @@ Metric names (see docs/operations.md)::
     onedoor_centre_call_duration_seconds{centre,call}        histogram
     onedoor_centre_errors_total{centre,code}                 counter
     onedoor_centre_breaker_state{centre}                     gauge 0 closed, 1 half-open, 2 open
-    onedoor_cache_requests_total{result}                     counter (hit | miss)
+    onedoor_cache_requests_total{result}                     counter (hit | miss | joined)
     onedoor_audit_appends_total{outcome}                     counter (ok | failed)
 """
 
@@ -30,6 +30,8 @@ import threading
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from connectors.cache import CacheStats
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "multiprocess_dir"]
 
@@ -72,9 +74,25 @@ class Metrics:
                              registry=r)
         self.audit_appends = Counter("onedoor_audit_appends_total", "Audit record appends",
                                      ["outcome"], registry=r)
+        # Record caches whose lookups feed ``cache`` (connectors know nothing of
+        # Prometheus): counted in plain ints there, carried over after every
+        # operation by :meth:`sync_caches` — a few subtractions.
+        self._caches: list[tuple[CacheStats, dict[str, int]]] = []
         self._names: set[str] = set()
         self._max_names = max_operation_names
         self._lock = threading.Lock()
+
+    def watch_cache(self, stats: CacheStats) -> None:
+        if all(stats is not known for known, _ in self._caches):
+            self._caches.append((stats, {"hit": 0, "miss": 0, "joined": 0}))
+
+    def sync_caches(self) -> None:
+        for stats, seen in self._caches:
+            for result, now in (("hit", stats.hits), ("miss", stats.misses),
+                                ("joined", stats.joined)):
+                if now > seen[result]:
+                    self.cache.labels(result).inc(now - seen[result])
+                    seen[result] = now
 
     def operation_label(self, name: str | None) -> str:
         """A bounded label for a client-chosen operation name."""

@@ -102,6 +102,7 @@ class OperationTelemetry(SchemaExtension):
         has_data = isinstance(data, dict) and any(v is not None for v in data.values())
         outcome = "ok" if not codes else ("partial" if has_data else "error")
         if self.metrics is not None:
+            self.metrics.sync_caches()
             label = self.metrics.operation_label(name)
             self.metrics.operations.labels(label, outcome).inc()
             self.metrics.operation_seconds.labels(label).observe(elapsed)

@@ -174,3 +174,29 @@ async def test_logs_are_json_with_context_and_no_personal_data(observed: Observe
     for secret in secrets:
         assert secret and secret not in text
         assert json.dumps(secret)[1:-1] not in text  # nor \\u-escaped
+
+
+async def test_record_cache_lookups_are_counted(observed: Observed) -> None:
+    from onedoor.model import Centre
+    from schema.ids import encode_id
+
+    world = observed.sandbox.world
+    # A mediation case in the caseworker's county that no earlier test has loaded.
+    row = next(r for r in reversed(world.rows(Centre.MEDIATION))
+               if world.matter(r).region_code.startswith("6323"))
+    matter_id = encode_id(Centre.MEDIATION, world.native_id(row))
+    before = await observed.metrics()
+
+    def count(text: str, result: str) -> float:
+        try:
+            return _value(text, f'onedoor_cache_requests_total{{result="{result}"}}')
+        except AssertionError:
+            return 0.0
+
+    for _ in range(3):
+        body = await observed.query("query One($id: ID!) { matter(id: $id) { reference } }",
+                                    id=matter_id, name="One")
+        assert body["data"]["matter"]["reference"] == world.native_id(row)
+    after = await observed.metrics()
+    assert count(after, "miss") - count(before, "miss") == 1
+    assert count(after, "hit") - count(before, "hit") == 2
