@@ -36,7 +36,7 @@ from .operation.limits import DocumentCache, OperationLimits
 from .persisted import PersistedQueries
 from .portal import portal_mount
 from .settings import GatewaySettings
-from .submissions import FilingService, SubmissionStore, open_submission_store
+from .submissions import FilingService, Reconciler, SubmissionStore, open_submission_store
 from .telemetry.core import Telemetry
 from .webhooks import FilingHolder
 
@@ -123,7 +123,7 @@ def create_app(
         return JSONResponse(body, status_code=200 if writable else 503)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(started: Starlette) -> AsyncIterator[None]:
         opened = holder.store is None
         if opened:
             holder.store = telemetry.audit(await open_audit_store(settings.audit.url))
@@ -131,16 +131,20 @@ def create_app(
             url = settings.submissions.url or f"sqlite:///{settings.state_dir / 'submissions.sqlite'}"
             store = await open_submission_store(url)
             filing.service = FilingService(store, connectors, holder)
-        settled = await filing.service.reconcile()  # submissions a crash left unfinished
-        if settled:
-            log.info("reconciled %d unfinished submissions", settled)
+        # Filings left unfinished (a crash, a transfer whose source centre was down): at
+        # start, then periodically — a row another request is completing is left alone.
+        reconciler = started.state.reconciler = Reconciler(filing.service,
+                                                           settings.submissions.reconcile_seconds)
+        await reconciler.run_once()
         start = getattr(authenticate, "start", None)
         if start is not None:
             await start()
         retention = asyncio.create_task(_retention_loop(holder, settings.audit.retention_days))
+        reconciler.start()
         try:
             yield
         finally:
+            await reconciler.stop()
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention

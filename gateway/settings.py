@@ -60,9 +60,12 @@ class AuthSettings(_Strict):
 
 class SubmissionsSettings(_Strict):
     """The durable record of filings (exactly-once). ``None``: SQLite beside the state
-    directory; production: a PostgreSQL URL shared by every replica."""
+    directory; production: a PostgreSQL URL shared by every replica. Unfinished filings
+    (a crash, a transfer whose source centre was down) are settled at start and then
+    every ``reconcile_seconds`` by each process."""
 
     url: str | None = None
+    reconcile_seconds: float = Field(default=30.0, gt=0, le=3600)
 
 
 class AuditSettings(_Strict):

@@ -4,6 +4,14 @@ Resolvers only translate: validation is :mod:`schema.filing_input`, routing,
 exactly-once and the audit record are :class:`gateway.submissions.FilingService`.
 Every refused attempt (bad input, wrong person, out of jurisdiction) is audited
 with its reason, as the issue asks of "every failed attempt".
+
+A transfer links both ends: the new matter carries ``TRANSFERRED_FROM`` from
+birth, the source matter gets ``TRANSFERRED_TO`` at its own centre. When the
+source centre cannot take that write, the new matter already exists, so the
+payload is returned as usual *and* the response carries one error at the
+mutation's path (the centre's code, e.g. ``CENTRE_UNAVAILABLE``, with
+``pending: "SOURCE_LINK"``); the gateway writes the link later by itself and a
+retry of the same transfer returns the same receipt.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from gateway.audit import AuditEntry, Decision
 from gateway.submissions import Filing, FilingError, FilingService
 from gateway.triage import Decision as Route
 from onedoor.model import Centre as DomainCentre
-from onedoor.model import PartyKind
+from onedoor.model import LinkRecord, LinkRelation, PartyKind
 
 from .context import RequestContext
 from .enums import Centre
@@ -110,7 +118,8 @@ def _payload(ctx: RequestContext, filed: object) -> SubmitMatterPayload:
 
 
 async def _file(ctx: RequestContext, operation: str, filing: Filing, key: str,
-                route: Route | None = None, source: str | None = None) -> SubmitMatterPayload:
+                route: Route | None = None, source: str | None = None,
+                path: list[str | int] | None = None) -> SubmitMatterPayload:
     service = _service(ctx)
     try:
         filed = await service.submit(ctx.principal, filing, key, request_id=ctx.request_id,
@@ -120,6 +129,12 @@ async def _file(ctx: RequestContext, operation: str, filing: Filing, key: str,
         raise GraphQLError(exc.message, extensions={"code": exc.code}) from None
     except CentreError as exc:
         raise centre_error(exc) from exc
+    if (missing := filed.link_error) is not None:
+        ctx.partial_errors.append(GraphQLError(
+            "已转办；原中心暂未记录转办关联，系统将自动补记 / transferred; the source centre has not "
+            "recorded the link yet, it will be added automatically",
+            path=path, original_error=missing,
+            extensions={"code": missing.code, "centre": missing.centre.value, "pending": "SOURCE_LINK"}))
     return _payload(ctx, filed)
 
 
@@ -169,11 +184,12 @@ class Mutation:
             applicant=applicant, others=tuple(p for p in record.parties if p is not applicant),
             category=record.category, region_code=record.region_code,
             title=f"转办：{record.title}"[:100],
-            description=f"{reason.strip()}（原{centre.value}编号 {record.reference}）")
+            description=f"{reason.strip()}（原{centre.value}编号 {record.reference}）",
+            links=(LinkRecord(LinkRelation.TRANSFERRED_FROM, centre, native_id),))
         route = Route(target, "TRANSFER", "MATTER", f"转办 / transferred: {reason.strip()}",
                       service.rules.current().version, None)
         return await _file(ctx, "transferMatter", filing, f"transfer:{id}:{target.value}",
-                           route=route, source=str(id))
+                           route=route, source=str(id), path=info.path.as_list())
 
 
 @strawberry.type

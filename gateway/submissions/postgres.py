@@ -59,11 +59,11 @@ class PostgresSubmissionStore:
         return cls(pool)
 
     async def claim(self, submission: Submission) -> tuple[Submission, bool]:
-        values = [getattr(submission, c) for c in COLUMNS[:-1]]
+        values = [getattr(submission, c) for c in COLUMNS]
         placeholders = ", ".join(f"${i}" for i in range(1, len(values) + 1))
         async with self._pool.acquire() as conn:
             inserted = await conn.fetchval(
-                f"INSERT INTO submission ({', '.join(COLUMNS[:-1])}) VALUES ({placeholders}) "
+                f"INSERT INTO submission ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
                 "ON CONFLICT (key) DO NOTHING RETURNING key", *values)
             if inserted is not None:
                 return submission, True
@@ -75,9 +75,14 @@ class PostgresSubmissionStore:
         async with self._pool.acquire() as conn:
             status = await conn.execute(
                 "UPDATE submission SET lease_until = $1 WHERE key = $2 AND state IN "
-                "('pending', 'failed') AND (lease_until IS NULL OR lease_until < now())",
+                "('pending', 'failed', 'created') AND (lease_until IS NULL OR lease_until < now())",
                 until, key)
         return bool(status == "UPDATE 1")
+
+    async def release(self, key: str, until: dt.datetime) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute("UPDATE submission SET lease_until = NULL WHERE key = $1 "
+                               "AND lease_until = $2", key, until)
 
     async def _set(self, key: str, sql: str, *args: object) -> None:
         async with self._pool.acquire() as conn:

@@ -72,7 +72,7 @@ class SqliteSubmissionStore:
             if existing is not None:
                 return existing, False
             values = [getattr(submission, c) for c in COLUMNS]
-            values[-1] = None
+            values[-1] = submission.lease_until.isoformat() if submission.lease_until else None
             self._conn.execute(f"INSERT INTO submission ({', '.join(COLUMNS)}) VALUES "
                                f"({', '.join('?' for _ in COLUMNS)})", values)
             return submission, True
@@ -82,9 +82,13 @@ class SqliteSubmissionStore:
     async def lease(self, key: str, until: dt.datetime) -> bool:
         now = dt.datetime.now(dt.UTC).isoformat()
         sql = ("UPDATE submission SET lease_until = ? WHERE key = ? AND state IN ('pending', "
-               "'failed') AND (lease_until IS NULL OR lease_until < ?)")
+               "'failed', 'created') AND (lease_until IS NULL OR lease_until < ?)")
         return await self._run(
             lambda: self._conn.execute(sql, (until.isoformat(), key, now)).rowcount == 1)
+
+    async def release(self, key: str, until: dt.datetime) -> None:
+        sql = "UPDATE submission SET lease_until = NULL WHERE key = ? AND lease_until = ?"
+        await self._run(lambda: self._conn.execute(sql, (key, until.isoformat())))
 
     async def _set(self, key: str, sql: str, *args: object) -> None:
         await self._run(lambda: self._conn.execute(

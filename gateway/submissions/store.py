@@ -1,13 +1,17 @@
 """The durable record of every filing, so a submission happens exactly once.
 
-    pending ──create at centre──▶ created ──audit, answer──▶ done
+    pending ──create at centre──▶ created ──(transfer: link at the source) audit──▶ done
        ▲  └─centre refused / unreachable─▶ failed (a retry with the same key tries again)
 
 A row is claimed *before* the centre is called, with the gateway's own
 receipt number, which travels to the centre as its idempotency key or
-external reference. Whoever holds the row's lease may call the centre; after
-a crash between the centre's create and ``mark_created`` the row stays
-``pending`` and :meth:`FilingService.reconcile` settles it at the next start.
+external reference. Whoever holds the row's lease may call the centre — the
+claimant holds it from the insert on, and keeps it through ``created`` until
+``done`` (or gives it back with :meth:`SubmissionStore.release` when a step
+failed). After a crash between the centre's create and ``mark_created`` the row
+stays ``pending``; a row whose transfer link or audit record is missing stays
+``created``. :meth:`FilingService.reconcile` settles both, at start and then
+periodically, once their lease has expired.
 
 Same URL convention as the audit store: ``sqlite:///path`` or ``postgresql://…``
 (``?schema=name``, default ``onedoor_submissions``).
@@ -49,12 +53,18 @@ class Submission:
 
 class SubmissionStore(Protocol):
     async def claim(self, submission: Submission) -> tuple[Submission, bool]:
-        """Insert unless the key exists; the stored row and whether it is new."""
+        """Insert unless the key exists; the stored row and whether it is new. A new row
+        is stored with ``submission.lease_until``: the claimant holds its lease at once."""
         ...
 
     async def lease(self, key: str, until: dt.datetime) -> bool:
-        """Take the right to call the centre for a pending or failed row whose lease has
-        expired (atomic: of many callers, one wins)."""
+        """Take the right to work on a pending, failed or created row whose lease has
+        expired or was released (atomic: of many callers, one wins)."""
+        ...
+
+    async def release(self, key: str, until: dt.datetime) -> None:
+        """Give back the lease taken ``until`` then, so the next pass may retry at once;
+        a no-op when another holder's lease has replaced it meanwhile."""
         ...
 
     async def mark_created(self, key: str, native_id: str) -> None: ...

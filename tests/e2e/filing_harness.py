@@ -1,12 +1,15 @@
 """A gateway with a submissions store over the real sandbox, also listening on a
-real socket so that the centres' webhooks can reach it."""
+real socket so that the centres' webhooks can reach it. Its record cache runs on
+:class:`CacheClock`, which a test may hold still to keep a record it has just read
+cached (e.g. while that record's centre is faulted)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
+from connectors.cache import RecordCache
 from connectors.registry import build_connectors
 from gateway.app import create_app
 from gateway.audit import AuditStore, open_audit_store
@@ -27,6 +31,24 @@ from sandbox.idp import mint_token
 from sandbox.runner import Sandbox, run_sandbox
 
 
+class CacheClock:
+    """Monotonic time, or one instant while :meth:`held` (cached records do not expire)."""
+
+    def __init__(self) -> None:
+        self.frozen: float | None = None
+
+    def __call__(self) -> float:
+        return time.monotonic() if self.frozen is None else self.frozen
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self.frozen = time.monotonic()
+        try:
+            yield
+        finally:
+            self.frozen = None
+
+
 @dataclass
 class Gateway:
     sandbox: Sandbox
@@ -35,6 +57,8 @@ class Gateway:
     audit: AuditStore
     store: SubmissionStore
     url: str  # where the gateway listens on a real socket (for webhooks)
+    cache: RecordCache
+    clock: CacheClock
 
     @property
     def service(self) -> FilingService:
@@ -76,7 +100,9 @@ async def start_gateway(state_dir: Path) -> AsyncIterator[Gateway]:
         audit = await open_audit_store(settings.audit.url)
         store = await open_submission_store(f"sqlite:///{state_dir / 'submissions.sqlite'}")
         authenticate = build_authenticator(settings.auth)
-        connectors = build_connectors(settings.centres)
+        clock = CacheClock()
+        cache = RecordCache.from_settings(settings.centres.cache, clock=clock)
+        connectors = build_connectors(settings.centres, cache=cache)
         app = create_app(settings, connectors, authenticate, audit=audit, submissions=store,
                          close_connectors=False)
         sock = socket.socket()
@@ -92,7 +118,7 @@ async def start_gateway(state_dir: Path) -> AsyncIterator[Gateway]:
         try:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="http://gateway") as http:
-                yield Gateway(sb, app, http, audit, store, url)
+                yield Gateway(sb, app, http, audit, store, url, cache, clock)
         finally:
             server.should_exit = True
             await task

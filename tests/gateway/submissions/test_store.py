@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,27 @@ async def test_states_and_reconcile_view(store: SubmissionStore) -> None:
     assert await store.unfinished() == []
     assert not await store.lease("k2", dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
     assert await store.get("nope") is None
+
+
+async def test_a_claim_is_the_first_lease_and_a_release_gives_only_its_own_back(
+        store: SubmissionStore) -> None:
+    now = dt.datetime.now(dt.UTC)
+    mine = now + dt.timedelta(minutes=1)
+    claimed, new = await store.claim(replace(row("k3", "R-k3"), lease_until=mine))
+    assert new and claimed.lease_until == mine
+    stored = await store.get("k3")
+    assert stored is not None and stored.lease_until == mine
+    assert not await store.lease("k3", now + dt.timedelta(minutes=2))  # held from the insert on
+    await store.mark_created("k3", "TJ1")
+    assert not await store.lease("k3", now + dt.timedelta(minutes=2))  # still held while created
+    await store.release("k3", now + dt.timedelta(minutes=5))  # not the lease we hold: no-op
+    assert not await store.lease("k3", now + dt.timedelta(minutes=2))
+    await store.release("k3", mine)
+    later = now + dt.timedelta(minutes=3)
+    assert await store.lease("k3", later)  # a created row can be leased to finish it
+    assert not await store.lease("k3", later)
+    await store.mark_done("k3")
+    assert not await store.lease("k3", now + dt.timedelta(minutes=9))
 
 
 async def test_unknown_url_is_refused() -> None:
