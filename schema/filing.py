@@ -41,6 +41,10 @@ from .validation import global_id_arg
 __all__ = ["FilingQuery", "Mutation", "StatutoryDeadline", "SubmitMatterPayload", "TriageRule"]
 
 WRITE = (("matters:write",), ("citizen:self",))
+TRANSFER_DESCRIPTION = (
+    "转办、交办至另一中心，两端互相关联（原中心暂不可用时仍返回新事项，并以 pending: SOURCE_LINK 的错误说明"
+    "关联稍后补记） / transfer a matter to another centre, linked at both ends (if the source centre is "
+    "down the new matter is still returned, with an error marked pending: SOURCE_LINK; the link is added later)")
 
 
 @strawberry.enum(description="分流依据 / what a triage rule looks at")
@@ -160,7 +164,7 @@ class Mutation:
             raise
         return await _file(ctx, "submitMatter", filing, idempotency_key)
 
-    @strawberry.mutation(description="转办、交办至另一中心 / transfer a matter to another centre",
+    @strawberry.mutation(description=TRANSFER_DESCRIPTION,
                          extensions=[requires_scopes(["matters:write"])])
     async def transfer_matter(self, info: strawberry.Info, id: strawberry.ID, to_centre: Centre,
                               reason: str) -> SubmitMatterPayload:
