@@ -50,7 +50,7 @@ def free_base_port() -> int:
     for _ in range(100):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
+            base: int = probe.getsockname()[1]
         if base + 106 > 65535:
             continue
         try:

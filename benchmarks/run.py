@@ -112,6 +112,20 @@ class Bench:
             await asyncio.gather(*(client(k) for k in range(concurrency)))
             return done / (time.perf_counter() - started)
 
+    async def direct_call_ms(self, n: int = 60) -> float:
+        """p50 of one API call straight to a centre (no gateway) at the set latency:
+        what a level of centre calls really costs on this machine, HTTP stacks included."""
+        url = self.centres[0] + "/api/cases"
+        async with httpx.AsyncClient(headers={"X-Api-Key": "mediation-demo-key"}) as http:
+            times = []
+            for i in range(n + 5):
+                start = time.perf_counter()
+                response = await http.get(url, params={"ids": f"TJ{i}"})
+                if response.status_code != 200:
+                    raise RuntimeError(f"direct call: {response.status_code}")
+                times.append(time.perf_counter() - start)
+        return _pct(sorted(times[5:]), .5)
+
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -129,6 +143,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         base = free_base_port()
         with sandbox(base, state, args.latency_ms, None):
             bench = Bench(base, state, args.latency_ms)
+            direct = await bench.direct_call_ms()
+            results["direct_call_ms"] = round(direct, 1)
             for workers in (1, 2):
                 with gateway(base, state, workers) as process:
                     async with httpx.AsyncClient(headers=bench.headers, timeout=30) as http:
@@ -139,10 +155,12 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                                 calls, levels = await bench.calls_and_levels(http, scenario, 10)
                                 lat = await bench.latency(http, scenario, args.samples)
                                 bound = levels * args.latency_ms
+                                floor = levels * direct
                                 row.update(calls_per_query=round(calls, 2), levels=round(levels, 2),
                                            p50_ms=round(_pct(lat, .5), 1), p95_ms=round(_pct(lat, .95), 1),
                                            p99_ms=round(_pct(lat, .99), 1), lower_bound_ms=bound,
-                                           ratio=round(_pct(lat, .5) / bound, 2) if bound else None)
+                                           ratio=round(_pct(lat, .5) / bound, 2) if bound else None,
+                                           ratio_measured=round(_pct(lat, .5) / floor, 2) if floor else None)
                             rps = await bench.throughput(scenario, args.seconds, args.concurrency)
                             row[f"rps_{workers}w"] = round(rps, 1)
                     pids = worker_pids(process.pid)
@@ -179,16 +197,24 @@ def table(results: dict[str, Any]) -> str:
         f"{results.get('concurrency', '')} concurrent clients for throughput.",
         "",
         "| scenario | backend calls / query | p50 ms | p95 ms | p99 ms | lower bound ms | p50 ÷ bound "
-        "| req/s 1 worker | req/s 2 workers |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| p50 ÷ measured floor | req/s 1 worker | req/s 2 workers |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def ratio(value: float | None) -> str:
+        return "—" if value is None else str(value)
+
     for name, row in results["scenarios"].items():
         lines.append(
             f"| {name} | {row['calls_per_query']} | {row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} "
-            f"| {row['lower_bound_ms']} | {row['ratio'] if row['ratio'] is not None else '—'} "
+            f"| {row['lower_bound_ms']} | {ratio(row['ratio'])} | {ratio(row.get('ratio_measured'))} "
             f"| {row['rps_1w']} | {row['rps_2w']} |"
         )
     lines.append("")
+    if "direct_call_ms" in results:
+        lines.append(f"Measured floor: one call straight to a centre (no gateway) takes "
+                     f"{results['direct_call_ms']} ms p50 at the set latency; the floor is "
+                     f"levels × that.")
     lines.append(f"Peak RSS per worker: {results['peak_rss_mb_1w']} MB (1 worker), "
                  f"{results['peak_rss_mb_2w']} MB (2 workers).")
     if "long_run" in results:
