@@ -91,6 +91,8 @@ def _referral(native: dict[str, Any]) -> Referral:
 
 def _linked(store: WriteStore, event: GridEvent) -> GridEvent:
     """The event with the referrals added through ``addReferral`` appended."""
+    if not store.links:
+        return event  # nothing added anywhere (the common case): skip the comparison
     native = [r.as_json() for r in event.referrals]
     added = store.with_links(Centre.GOVERNANCE, event.event_no, native)[len(native):]
     event.referrals = [*event.referrals, *map(_referral, added)]
@@ -130,7 +132,18 @@ def _one(world: World, store: WriteStore, event_no: str) -> GridEvent | None:
     if written is not None:
         return _linked(store, render_written(written))
     row = world.row_of(Centre.GOVERNANCE, event_no)
-    return None if row is None else _linked(store, render_event(world, world.matter(row)))
+    return None if row is None else _generated(world, store, row)
+
+
+def _generated(world: World, store: WriteStore, row: int) -> GridEvent:
+    """A generated event as it is now: status changes and added referrals applied."""
+    event = render_event(world, world.matter(row))
+    moved = store.moved.get((Centre.GOVERNANCE, event.event_no))
+    if moved is not None:
+        event.status, event.closed_at = moved.status, _iso(moved.closed)
+        event.steps = [*event.steps, *(EventStep(at=to_cst(t).isoformat(), step=s, note=None)
+                                       for t, s in moved.steps)]
+    return _linked(store, event)
 
 
 @strawberry.federation.type(keys=["warningNo"])
@@ -280,7 +293,8 @@ class Query:
         if not offset >= 0 and 1 <= limit <= 100:
             raise ValueError("offset must be ≥ 0 and limit within [1, 100]")
         world: World = info.context["world"]
-        rows = world.search(
+        store: WriteStore = info.context["writes"]
+        rows = store.search_world(
             Centre.GOVERNANCE, party_ids=id_numbers, prefixes=region_prefixes,
             statuses=_indices(statuses, STATUSES[4], "status"),
             categories=_indices(event_types, EVENT_TYPES, "eventType"),
@@ -289,9 +303,8 @@ class Query:
                                                 overdue))
         new = [] if narrowed else info.context["writes"].search(Centre.GOVERNANCE, id_numbers,
                                                                 region_prefixes)
-        store: WriteStore = info.context["writes"]
         items = [_linked(store, render_written(w)) for w in new[offset: offset + limit]]
-        items += [_linked(store, render_event(world, world.matter(int(r))))
+        items += [_generated(world, store, int(r))
                   for r in rows[max(0, offset - len(new)): max(0, offset + limit - len(new))]]
         return GridEventPage(total_count=len(rows) + len(new), items=items)
 

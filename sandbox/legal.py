@@ -21,6 +21,7 @@ from sandbox.common import BadRequest, codes, counter_party, int_param
 from sandbox.control import drop_half, is_partial
 from sandbox.idp import verify_token
 from sandbox.lifecycle import SERVICE_TYPES, STATUSES
+from sandbox.moved import moved_application
 from sandbox.openapi import legal_spec
 from sandbox.world import Matter, World, to_cst
 from sandbox.writes import WriteStore, control_app
@@ -139,11 +140,16 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
                                                 application["links"])
         return application
 
+    def generated(row: int) -> dict[str, Any]:
+        application = render_application(world, world.matter(row))
+        moved = store.moved.get((Centre.LEGAL_SERVICES, application["application_no"]))
+        return linked(application if moved is None else moved_application(application, moved))
+
     def one(number: str) -> dict[str, Any] | None:
         if (written := store.get(Centre.LEGAL_SERVICES, number)) is not None:
             return linked(intake.render_application(written))
         row = world.row_of(Centre.LEGAL_SERVICES, number)
-        return None if row is None else linked(render_application(world, world.matter(row)))
+        return None if row is None else generated(row)
 
     async def applications(request: Request) -> Response:
         writing = request.method == "POST"
@@ -190,7 +196,7 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
         limit = int_param(request, "limit", 20, 1, 100)
         offset = _cursor(q.get("cursor"))
         overdue = q.get("overdue")
-        rows = world.search(
+        rows = store.search_world(
             Centre.LEGAL_SERVICES, party_ids=many("id_number"), prefixes=many("region_prefix"),
             statuses=codes(many("status"), STATUSES[1], "status"),
             subs=codes(many("service_type"), SERVICE_TYPES, "service_type"),
@@ -205,7 +211,7 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
                                                 many("region_prefix"))
         data = [linked(intake.render_application(w)) for w in new[offset: offset + limit]]
         chunk = rows[max(0, offset - len(new)): max(0, offset + limit - len(new))]
-        data += [linked(render_application(world, world.matter(int(r)))) for r in chunk]
+        data += [generated(int(r)) for r in chunk]
         total = len(rows) + len(new)
         more = offset + limit < total
         cursor = base64.urlsafe_b64encode(f"o:{offset + limit}".encode()).decode() if more else None

@@ -18,6 +18,7 @@ from sandbox import intake, summaries
 from sandbox.common import BadRequest, codes, counter_party, int_param, step_times, title
 from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import CASE_TYPES, STATUSES
+from sandbox.moved import moved_court_case
 from sandbox.openapi import litigation_spec
 from sandbox.world import Matter, World
 from sandbox.writes import WriteStore, control_app
@@ -134,11 +135,16 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
         case["related"] = store.with_links(Centre.LITIGATION, case["caseNumber"], case["related"])
         return case
 
+    def generated(row: int) -> dict[str, Any]:
+        case = render_case(world, world.matter(row))
+        moved = store.moved.get((Centre.LITIGATION, case["caseNumber"]))
+        return linked(case if moved is None else moved_court_case(case, moved))
+
     def one(number: str) -> dict[str, Any] | None:
         if (written := store.get(Centre.LITIGATION, number)) is not None:
             return linked(intake.render_court_case(written))
         row = world.row_of(Centre.LITIGATION, number)
-        return None if row is None else linked(render_case(world, world.matter(row)))
+        return None if row is None else generated(row)
 
     async def guard(request: Request) -> Response | None:
         if not request.headers.get("x-client-id"):
@@ -187,7 +193,7 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
             low = int_param(request, "filedFrom", -1, -(10**15), 10**15)
             high = int_param(request, "filedTo", -1, -(10**15), 10**15)
             overdue = q.get("overdue")
-            rows = world.search(
+            rows = store.search_world(
                 Centre.LITIGATION, party_ids=many("partyIdNo"), prefixes=many("regionPrefix"),
                 statuses=codes(many("state"), STATUSES[3], "state"),
                 categories=codes(many("cause"), CATEGORIES, "cause"),
@@ -201,8 +207,7 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
         new = [] if narrowed else store.search(Centre.LITIGATION, many("partyIdNo"),
                                                 many("regionPrefix"))
         cases = [linked(intake.render_court_case(w)) for w in new[offset: offset + size]]
-        cases += [linked(render_case(world, world.matter(int(r))))
-                  for r in rows[max(0, offset - len(new)): max(0, offset + size - len(new))]]
+        cases += [generated(int(r)) for r in rows[max(0, offset - len(new)): max(0, offset + size - len(new))]]
         payload: dict[str, Any] = {"cases": cases, "totalSize": len(rows) + len(new)}
         if offset + size < len(rows) + len(new):
             payload["nextPageToken"] = base64.urlsafe_b64encode(

@@ -16,6 +16,7 @@ from sandbox import intake, summaries
 from sandbox.common import BadRequest, codes, counter_party, csv, int_param, step_times, title
 from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import STATUSES
+from sandbox.moved import moved_case
 from sandbox.openapi import mediation_spec
 from sandbox.world import Matter, World, to_cst
 from sandbox.writes import WriteStore, control_app
@@ -121,11 +122,16 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         case["related"] = store.with_links(Centre.MEDIATION, case["caseNo"], case["related"])
         return case
 
+    def generated(row: int) -> dict[str, Any]:
+        case = render_case(world, world.matter(row))
+        moved = store.moved.get((Centre.MEDIATION, case["caseNo"]))
+        return linked(case if moved is None else moved_case(case, moved))
+
     def one(case_no: str) -> dict[str, Any] | None:
         if (written := store.get(Centre.MEDIATION, case_no)) is not None:
             return linked(intake.render_case(written))
         row = world.row_of(Centre.MEDIATION, case_no)
-        return None if row is None else linked(render_case(world, world.matter(row)))
+        return None if row is None else generated(row)
 
     async def cases(request: Request) -> Response:
         if request.headers.get("x-api-key") != api_key:
@@ -169,7 +175,7 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         page = int_param(request, "page", 1, 1, 10**9)
         size = int_param(request, "pageSize", 20, 1, 100)
         overdue = q.get("overdue")
-        rows = world.search(
+        rows = store.search_world(
             Centre.MEDIATION, party_ids=csv(q.get("partyIdNos")),
             prefixes=csv(q.get("regionCodes")),
             statuses=codes(csv(q.get("statusCodes")), STATUSES[0], "statusCodes"),
@@ -183,7 +189,7 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         start, end = (page - 1) * size, page * size
         items = [linked(intake.render_case(w)) for w in new[start:end]]
         chunk = rows[max(0, start - len(new)): max(0, end - len(new))]
-        items += [linked(render_case(world, world.matter(int(r)))) for r in chunk]
+        items += [generated(int(r)) for r in chunk]
         return JSONResponse({"page": page, "pageSize": size, "total": len(rows) + len(new),
                              "items": items})
 

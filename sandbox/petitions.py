@@ -21,6 +21,7 @@ from onedoor.model import CATEGORIES, CST, Centre
 from sandbox import intake
 from sandbox.common import BadRequest, codes, counter_party, int_param, step_times
 from sandbox.lifecycle import STATUSES, XFLB
+from sandbox.moved import moved_record
 from sandbox.openapi import petitions_spec
 from sandbox.world import Matter, World, to_cst
 from sandbox.writes import WriteStore, control_app
@@ -163,6 +164,8 @@ def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
     store = writes or WriteStore(world)
 
     def linked(record: ET.Element) -> ET.Element:
+        if not store.links:
+            return record  # nothing added anywhere (the common case)
         glxx = record.find("glxx")
         assert glxx is not None  # both renderers always write <glxx>
         native = [{t: _text(gl, t) or "" for t in _GL_TAGS} for gl in glxx.findall("gl")]
@@ -172,11 +175,16 @@ def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
                 _add(gl, tag, link[tag])
         return record
 
+    def generated(row: int) -> ET.Element:
+        record = render_record(world, world.matter(row))
+        moved = store.moved.get((Centre.PETITIONS, record.findtext("xfbh") or ""))
+        return linked(record if moved is None else moved_record(record, moved))
+
     def one(number: str) -> ET.Element | None:
         if (written := store.get(Centre.PETITIONS, number)) is not None:
             return linked(intake.render_record(written))
         row = world.row_of(Centre.PETITIONS, number)
-        return None if row is None else linked(render_record(world, world.matter(row)))
+        return None if row is None else generated(row)
 
     async def register(request: Request) -> Response:
         try:
@@ -213,7 +221,7 @@ def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
         try:
             start = int_param(request, "start", 0, 0, 10**9)
             rows_wanted = int_param(request, "rows", 20, 1, 50)
-            rows = world.search(
+            rows = store.search_world(
                 Centre.PETITIONS, party_ids=many("sfzh"), prefixes=many("qhdm"),
                 statuses=codes(many("zt"), STATUSES[2], "zt"),
                 subs=codes(many("lb"), XFLB, "lb"),
@@ -232,7 +240,7 @@ def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
             result.append(linked(intake.render_record(w)))
         end = start + rows_wanted - len(new)
         for r in rows[max(0, start - len(new)): max(0, end)]:
-            result.append(linked(render_record(world, world.matter(int(r)))))
+            result.append(generated(int(r)))
         return _xml(result)
 
     async def openapi(request: Request) -> Response:

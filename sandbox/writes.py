@@ -13,10 +13,12 @@ each centre's renderer appends them to the record's native links. Adding the
 same native link twice stores it once, which makes a retried write harmless.
 
 Status changes (``POST /_sandbox/matters/{id}/status``) exist so tests and demos
-can move a created record along its native lifecycle; centres that have
-webhooks (MEDIATION, LITIGATION, GOVERNANCE) then call every registered URL
-back, as the real systems do. PETITIONS and LEGAL_SERVICES have none: the
-gateway must poll them.
+can move a record along its native lifecycle; centres that have webhooks
+(MEDIATION, LITIGATION, GOVERNANCE) then call every registered URL back, as the
+real systems do. PETITIONS and LEGAL_SERVICES have none: the gateway must poll
+them. A created record changes in place; a generated one gets a :class:`Moved`
+overlay (its status now, the steps added, its closing time) that every renderer
+applies and that :meth:`WriteStore.search_world` honours in status filters.
 
 >>> store = WriteStore(world)
 >>> record, replayed = store.add(Centre.MEDIATION, fields, key="k1")
@@ -32,6 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import numpy as np
+import numpy.typing as npt
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,9 +43,10 @@ from starlette.routing import Route
 
 from onedoor.model import Centre
 from onedoor.regions import PROVINCE_ABBREVIATIONS
-from sandbox.world import World, to_cst
+from sandbox.lifecycle import STATUSES
+from sandbox.world import CENTRES, World, to_cst
 
-__all__ = ["WEBHOOK_CENTRES", "WriteStore", "Written", "control_app"]
+__all__ = ["WEBHOOK_CENTRES", "Moved", "WriteStore", "Written", "control_app"]
 
 WEBHOOK_CENTRES = frozenset({Centre.MEDIATION, Centre.LITIGATION, Centre.GOVERNANCE})
 _LEGAL_PREFIX = {"legal_aid": "FY", "consultation": "ZX"}
@@ -68,6 +73,19 @@ class Written:
         return [str(p["id_number"]) for p in people if p.get("id_number")]
 
 
+@dataclass
+class Moved:
+    """Where a *generated* record's lifecycle is now, after status changes: the world
+    keeps its generated history; renderers append ``steps`` and show ``status`` and
+    ``closed`` (``None``: open again) instead of the generated ones."""
+
+    centre: Centre
+    native_id: str
+    status: str
+    steps: list[tuple[int, str]] = field(default_factory=list)
+    closed: int | None = None
+
+
 class WriteStore:
     """Created records, idempotency keys and webhook subscriptions of all centres."""
 
@@ -78,6 +96,7 @@ class WriteStore:
         self.hooks: dict[Centre, list[str]] = {c: [] for c in Centre}
         self.created: Counter[Centre] = Counter()
         self.links: dict[tuple[Centre, str], list[dict[str, Any]]] = {}
+        self.moved: dict[tuple[Centre, str], Moved] = {}
 
     def _native_id(self, centre: Centre, fields: dict[str, Any], now: int) -> str:
         seq = self.world.count(centre) + len(self.records[centre]) + 1
@@ -140,11 +159,42 @@ class WriteStore:
         added = self.links.get((centre, native_id)) if self.links else None
         return native + [x for x in added if x not in native] if added else native
 
+    def lifecycle(self, centre: Centre, native_id: str) -> Written | Moved | None:
+        """What a status change moves: a created record itself, or a generated record's
+        overlay (made on first use); ``None`` for a record the centre does not hold."""
+        if (written := self.get(centre, native_id)) is not None:
+            return written
+        row = self.world.row_of(centre, native_id)
+        if row is None:
+            return None
+        key = (centre, native_id)
+        if key not in self.moved:
+            m = self.world.matter(row)
+            self.moved[key] = Moved(centre, native_id, m.status, closed=m.closed)
+        return self.moved[key]
+
+    def search_world(self, centre: Centre, *, statuses: list[int] | None = None,
+                     **filters: Any) -> npt.NDArray[np.int64]:
+        """``World.search`` with status changes applied: a generated record is filtered
+        by the status it has now, not the one it was generated with."""
+        moved: dict[int, str] = {}
+        for (c, native_id), m in self.moved.items():
+            if c is centre and (row := self.world.row_of(c, native_id)) is not None:
+                moved[row] = m.status
+        if statuses is None or not moved:
+            return self.world.search(centre, statuses=statuses, **filters)
+        rows = self.world.search(centre, **filters)  # every status: the current one decides
+        current = self.world.cols.status[rows].astype(np.int64)
+        table = STATUSES[CENTRES.index(centre)]
+        for row, status in moved.items():
+            current[rows == row] = table.index(status)
+        return np.asarray(rows[np.isin(current, statuses)], np.int64)
+
     def find(self, native_id: str) -> Written | None:
         return next((r[native_id] for r in self.records.values() if native_id in r), None)
 
 
-def _webhook_body(record: Written) -> dict[str, Any]:
+def _webhook_body(record: Written | Moved) -> dict[str, Any]:
     """Each centre's own callback shape."""
     at = record.steps[-1][0]
     if record.centre is Centre.MEDIATION:
@@ -181,10 +231,9 @@ def control_app(centre: Centre, store: WriteStore, steps: dict[str, str],
         return JSONResponse({"urls": store.hooks[centre]}, status_code=201)
 
     async def status(request: Request) -> Response:
-        record = store.get(centre, request.path_params["native_id"])
-        if record is None:
-            return JSONResponse({"error": "only records created through the write API change "
-                                          "status in the sandbox"}, status_code=404)
+        native_id = request.path_params["native_id"]
+        if store.get(centre, native_id) is None and store.world.row_of(centre, native_id) is None:
+            return JSONResponse({"error": "no such record"}, status_code=404)
         try:
             wanted = json.loads(await request.body())["status"]
         except (ValueError, KeyError, TypeError):
@@ -192,7 +241,9 @@ def control_app(centre: Centre, store: WriteStore, steps: dict[str, str],
         if wanted not in steps:
             return JSONResponse({"error": f"unknown status; one of {sorted(steps)}"},
                                 status_code=400)
-        now = max(int(time.time()), record.steps[-1][0])
+        record = store.lifecycle(centre, native_id)
+        assert record is not None  # checked above
+        now = max(int(time.time()), record.steps[-1][0] if record.steps else 0)
         record.status = wanted
         record.steps.append((now, steps[wanted]))
         record.closed = now if wanted in closed else None

@@ -14,6 +14,7 @@ import pytest_asyncio
 from defusedxml import ElementTree
 
 from onedoor.model import Centre
+from sandbox.lifecycle import STATUSES
 from sandbox.people import village_table
 from sandbox.runner import Sandbox
 
@@ -191,3 +192,79 @@ async def test_bad_bodies_and_scopes_are_refused(sb: Sandbox, http: httpx.AsyncC
                                 json={"related": LINKS[Centre.LITIGATION]})
     assert no_client.status_code == 400
     assert sb.writes is not None and (Centre.MEDIATION, case) not in sb.writes.links
+
+
+# (open status to pick a generated record in, status to move it to, step recorded, closes?)
+MOVES = {Centre.MEDIATION: ("XXTJ", "AJSL", "案结事了", True),
+         Centre.LEGAL_SERVICES: ("under_review", "closed", "closed", True),
+         Centre.PETITIONS: ("01", "02", "受理", False),
+         Centre.LITIGATION: ("TRIAL", "CLOSED", "结案", True),
+         Centre.GOVERNANCE: ("DISPATCHED", "CLOSED", "核查结案", True)}
+
+
+async def now_state(http: httpx.AsyncClient, sb: Sandbox, centre: Centre, native_id: str,
+                    party: str, status: str) -> tuple[str, str, bool, bool]:
+    """(status, last history step, has a closing time, found by a search on ``status``)
+    through the centre's own read APIs."""
+    url = sb.urls[centre]
+    if centre is Centre.MEDIATION:
+        case = await read_back(http, sb, centre, native_id)
+        page = (await http.get(f"{url}/api/cases", headers=KEY, params={
+            "partyIdNos": party, "statusCodes": status, "pageSize": 100})).json()
+        return (case["statusCode"], case["progress"][-1]["step"], case["finishTime"] is not None,
+                native_id in {c["caseNo"] for c in page["items"]})
+    if centre is Centre.LEGAL_SERVICES:
+        app = await read_back(http, sb, centre, native_id)
+        page = (await http.get(f"{url}/v1/applications", headers=await _legal_auth(http, sb, "legal.read"),
+                               params={"id_number": party, "status": status, "limit": 100})).json()
+        return (app["status"], app["history"][-1]["event"], app["closed_at"] is not None,
+                native_id in {a["application_no"] for a in page["data"]})
+    if centre is Centre.PETITIONS:
+        record = await read_back(http, sb, centre, native_id)
+        result = ElementTree.fromstring((await http.get(f"{url}/xf/query", params={
+            "sfzh": party, "zt": status, "rows": 50})).content)
+        return (record.findtext("zt"), record.findall("lcjl/jl")[-1].findtext("dz"), bool(record.findtext("bjrq")),
+                native_id in {x.findtext("xfbh") for x in result.findall("xfjl")})
+    if centre is Centre.LITIGATION:
+        case = await read_back(http, sb, centre, native_id)
+        page = (await http.get(f"{url}/cases", headers=CLIENT, params={
+            "partyIdNo": party, "state": status, "pageSize": 100})).json()
+        return (case["state"], case["docket"][-1]["entry"], case["closedAt"] is not None,
+                native_id in {c["caseNumber"] for c in page["cases"]})
+    query = """query($r: [_Any!]!, $ids: [String!], $s: [String!]) {
+      _entities(representations: $r) { ... on GridEvent { status closedAt steps { step } } }
+      gridEvents(idNumbers: $ids, statuses: $s, limit: 100) { items { eventNo } } }"""
+    data = (await http.post(f"{url}/graphql", json={"query": query, "variables": {
+        "r": [{"__typename": "GridEvent", "eventNo": native_id}], "ids": [party], "s": [status]}})).json()["data"]
+    event = data["_entities"][0]
+    return (event["status"], event["steps"][-1]["step"], event["closedAt"] is not None,
+            native_id in {e["eventNo"] for e in data["gridEvents"]["items"]})
+
+
+@pytest.mark.parametrize("centre", list(Centre))
+async def test_generated_records_change_status_everywhere(
+        sb: Sandbox, http: httpx.AsyncClient, centre: Centre) -> None:
+    before, after, step, closes = MOVES[centre]
+    table = STATUSES[list(Centre).index(centre)]
+    row = int(sb.world.search(centre, statuses=[table.index(before)])[0])
+    m = sb.world.matter(row)
+    party = m.stored_id if centre is Centre.PETITIONS else m.citizen.id_number
+    status, _, _, found = await now_state(http, sb, centre, m.native_id, party, before)
+    assert status == before and found
+    moved = await http.post(f"{sb.urls[centre]}/_sandbox/matters/{quote(m.native_id, safe='')}/status",
+                            json={"status": after})
+    assert moved.status_code == 200
+    assert moved.json() == {"id": m.native_id, "status": after, "delivered": 0}
+    status, last_step, closed, found = await now_state(http, sb, centre, m.native_id, party, after)
+    assert (status, last_step, closed, found) == (after, step, closes, True)
+    assert not (await now_state(http, sb, centre, m.native_id, party, before))[3]  # old status: gone
+    if centre is Centre.PETITIONS:  # accepted now: the 60-day handling limit starts
+        record = await read_back(http, sb, centre, m.native_id)
+        assert record.findtext("slrq") and record.findtext("blqx")
+
+
+async def test_status_of_an_unknown_record_is_404(sb: Sandbox, http: httpx.AsyncClient) -> None:
+    response = await http.post(f"{sb.urls[Centre.MEDIATION]}/_sandbox/matters/TJ999999202400001/status",
+                               json={"status": "AJSL"})
+    assert response.status_code == 404
+    assert sb.writes is not None and (Centre.MEDIATION, "TJ999999202400001") not in sb.writes.moved
