@@ -74,7 +74,8 @@ class Bench:
         elapsed = time.perf_counter() - start
         data = response.json()
         if response.status_code != 200 or data.get("errors"):
-            raise RuntimeError(f"{scenario}: {response.status_code} {str(data)[:300]}")
+            raise RuntimeError(f"{scenario}: {response.status_code} "
+                               f"{str(data.get('errors') or data)[:300]}")
         return elapsed
 
     async def calls_and_levels(self, http: httpx.AsyncClient, scenario: str, n: int) -> tuple[float, float]:
