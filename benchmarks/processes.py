@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sandbox.runner import SERVERS
 
+RATE_LIMIT = 100_000.0  # LITIGATION's requests per second during benchmarks
+
 __all__ = ["free_base_port", "gateway", "rss_kb", "sandbox", "wait_for_port", "worker_pids"]
 
 CONFIG = """\
@@ -83,12 +85,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def sandbox(base: int, state: Path, latency_ms: int, matters: int | None,
-            split: bool = True) -> Iterator[list[int]]:
+            split: bool = True, rate_limit: float = RATE_LIMIT) -> Iterator[list[int]]:
     """The identity provider and the five centres; ``split``: each in its own
     process, as real centres are separate systems (one process would queue all
-    five centres' work on one event loop). Yields the processes' pids."""
+    five centres' work on one event loop). Yields the processes' pids.
+
+    LITIGATION's demo rate limit (50 requests/s) would cap any gateway at 50
+    dashboards a second; the benchmarks measure the gateway, so it is lifted."""
     cmd = [sys.executable, "-m", "onedoor.cli", "sandbox", "--port", str(base), "--state-dir",
-           str(state), "--latency-ms", str(latency_ms)]
+           str(state), "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit)]
     if matters:
         cmd += ["--matters", str(matters)]
     groups = [["--only", name] for name in SERVERS] if split else [[]]

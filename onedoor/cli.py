@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--matters", type=int, default=None)
     sandbox.add_argument("--latency-ms", type=int, default=0)
     sandbox.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 in a container)")
+    sandbox.add_argument("--rate-limit", type=float, default=50.0,
+                         help="LITIGATION's rate limit, requests per second (default 50)")
     sandbox.add_argument("--only", default=None, metavar="NAME[,NAME]",
                          help="serve only these of IDP, MEDIATION, LEGAL_SERVICES, PETITIONS, "
                               "LITIGATION, GOVERNANCE (one process per centre)")

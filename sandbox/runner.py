@@ -71,7 +71,7 @@ SERVERS = (IDP, *(c.value for c in Centre))  # in port order: base+100 … base+
 
 
 def _app(name: str, world: World, state_dir: Path, idp_url: str,
-         controls: dict[Centre, Control], writes: WriteStore) -> ASGIApp:
+         controls: dict[Centre, Control], writes: WriteStore, rate_limit: float) -> ASGIApp:
     if name == IDP:
         return idp.create_app(state_dir, idp_url)
     centre = Centre(name)
@@ -79,6 +79,9 @@ def _app(name: str, world: World, state_dir: Path, idp_url: str,
     if centre is Centre.LEGAL_SERVICES:
         raw = legal.create_app(world, keys=idp.public_key_set(state_dir), issuer=idp_url,
                                writes=writes)
+    elif centre is Centre.LITIGATION:
+        bucket = litigation.TokenBucket(rate_limit, burst=max(1, int(rate_limit)))
+        raw = litigation.create_app(world, bucket=bucket, writes=writes)
     else:
         raw = _MODULES[centre].create_app(world, writes=writes)
     return SandboxMiddleware(raw, controls[centre], more=_MODULES[centre].control(world, writes))
@@ -92,14 +95,16 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
                       matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
                       now: dt.datetime | None = None, host: str = HOST,
                       public_host: str | None = None,
-                      only: Collection[str] | None = None) -> AsyncIterator[Sandbox]:
+                      only: Collection[str] | None = None,
+                      rate_limit: float = 50.0) -> AsyncIterator[Sandbox]:
     """Serve the IdP on ``base_port+100`` and the centres on ``+101…+105``
     (``None``: free ephemeral ports); stop them all on exit. ``host`` is the bind
     address (``0.0.0.0`` in a container); ``public_host`` the name others reach
     it by, which the IdP bakes into its tokens as the issuer. ``only`` serves a
     subset of :data:`SERVERS` (needs ``base_port``): one process per centre, as
     real centres are separate systems, each with the whole world and its own
-    write overlay."""
+    write overlay. ``rate_limit``: LITIGATION's requests per second (its token
+    bucket; 429 with ``Retry-After`` beyond)."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     names = list(SERVERS) if only is None else [n for n in SERVERS if n in set(only)]
@@ -122,7 +127,7 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
     controls = {c: Control(c.value, latency_ms=latency_ms, jitter_ms=jitter_ms) for c in Centre}
     writes = WriteStore(world)
     servers = [
-        _Server(uvicorn.Config(_app(n, world, state_dir, urls[0], controls, writes),
+        _Server(uvicorn.Config(_app(n, world, state_dir, urls[0], controls, writes, rate_limit),
                                log_level="warning", lifespan="off", http="h11",
                                access_log=False, timeout_graceful_shutdown=2))
         for n in names
@@ -148,7 +153,7 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
 def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
                   matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
                   host: str = HOST, public_host: str | None = None,
-                  only: Collection[str] | None = None) -> None:
+                  only: Collection[str] | None = None, rate_limit: float = 50.0) -> None:
     """Blocking: run the sandbox until SIGINT/SIGTERM (``onedoor sandbox``)."""
 
     async def main() -> None:
@@ -158,7 +163,8 @@ def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
             loop.add_signal_handler(sig, stop.set)
         async with run_sandbox(base_port, state_dir, seed=seed, matters=matters,
                                latency_ms=latency_ms, jitter_ms=jitter_ms, host=host,
-                               public_host=public_host, only=only) as sb:
+                               public_host=public_host, only=only,
+                               rate_limit=rate_limit) as sb:
             served = set(only or SERVERS)
             if IDP in served:
                 print(f"identity provider  {sb.idp_url}", flush=True)
