@@ -24,7 +24,7 @@ from graphql import GraphQLError
 
 from connectors.errors import CentreError
 from gateway.audit import AuditEntry, Decision
-from gateway.submissions import Filing, FilingError, FilingService
+from gateway.submissions import Filing, FilingError, FilingService, refused
 from gateway.triage import Decision as Route
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import LinkRecord, LinkRelation, PartyKind
@@ -133,7 +133,12 @@ async def _file(ctx: RequestContext, operation: str, filing: Filing, key: str,
         raise GraphQLError(exc.message, extensions={"code": exc.code}) from None
     except CentreError as exc:
         raise centre_error(exc) from exc
-    if (missing := filed.link_error) is not None:
+    if (missing := filed.link_error) is not None and refused(missing):
+        ctx.partial_errors.append(GraphQLError(
+            "已转办；原中心拒绝记录转办关联 / transferred; the source centre refused to record the link",
+            path=path, original_error=missing,
+            extensions={"code": missing.code, "centre": missing.centre.value}))
+    elif missing is not None:
         ctx.partial_errors.append(GraphQLError(
             "已转办；原中心暂未记录转办关联，系统将自动补记 / transferred; the source centre has not "
             "recorded the link yet, it will be added automatically",

@@ -13,12 +13,12 @@ filing service on top of it and the live-update hub for subscriptions.
 from __future__ import annotations
 
 from .reconciler import Reconciler
-from .service import Filed, Filing, FilingError, FilingService
+from .service import Filed, Filing, FilingError, FilingService, refused
 from .store import Submission, SubmissionStore, open_submission_store
 from .updates import POLLED_CENTRES, MatterUpdates, fresh_read, webhook_matter_id
 
 __all__ = [
     "POLLED_CENTRES", "Filed", "Filing", "FilingError", "FilingService", "MatterUpdates",
     "Reconciler", "Submission", "SubmissionStore", "fresh_read", "open_submission_store",
-    "webhook_matter_id",
+    "refused", "webhook_matter_id",
 ]

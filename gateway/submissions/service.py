@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol, cast
 
 from connectors.base import Connector, MatterDraft, WritableConnector
-from connectors.errors import CentreError
+from connectors.errors import CentreBadResponse, CentreError
 from onedoor.model import (
     CATEGORIES,
     CST,
@@ -106,6 +106,14 @@ class Filed:
 
 class StoreHolder(Protocol):
     store: AuditStore | None
+
+
+def refused(error: CentreError) -> bool:
+    """The centre answered and said no (a 4xx other than throttling): sending the
+    same request again cannot succeed, unlike a centre that was down or slow."""
+    status = error.http_status
+    return (isinstance(error, CentreBadResponse) and status is not None
+            and 400 <= status < 500 and status not in (408, 429))
 
 
 def draft_to_json(draft: MatterDraft) -> str:
@@ -259,18 +267,22 @@ class FilingService:
             await self._link_sources(stored, native_id, sources)
         except CentreError as exc:
             link_error = exc
-            log.warning("filing %s: source link not written (%s); stays created", stored.receipt, exc.code)
+            log.warning("filing %s: source link not written (%s, %s)", stored.receipt, exc.code,
+                        "refused: finished without it" if refused(exc) else "stays created")
+        # A refused link (the source record is gone) will never be written: the row is
+        # finished with the refusal in its audit record instead of retried forever.
+        final = link_error is not None and refused(link_error)
         audited = False
-        if link_error is None or principal is not None:  # a background retry's failure is only logged
+        if link_error is None or principal is not None or final:  # a retry's failure is only logged
             try:
                 await self._audit(stored, outcome if link_error is None else "partial", None, principal,
                                   request_id, result=1, linked=(sources, link_error))
                 audited = True
             except Exception as exc:  # the record exists: a later pass appends the audit record
                 log.error("filing audit failed (%s); %s stays created", type(exc).__name__, stored.receipt)
-        if link_error is None and audited:
+        if (link_error is None or final) and audited:
             await self.store.mark_done(stored.key)
-            return True, None
+            return True, link_error
         await self.store.release(stored.key, until)
         return False, link_error
 
@@ -333,6 +345,14 @@ class FilingService:
                 native_id = record.native_id
             done, _ = await self._complete(stored, native_id, "reconciled", None, None, until)
         except CentreError as exc:
+            if stored.state == "pending" and refused(exc):
+                # The centre rejected the create itself; the same draft cannot succeed
+                # later. The filer's retry gets the failure, as after a refusal in-request.
+                await self.store.mark_failed(key, exc.code)
+                await self._audit(stored, "failed", exc.code, None, None)
+                log.warning("reconcile %s: refused by the centre (%s); marked failed",
+                            stored.receipt, exc.code)
+                return 0
             await self.store.release(key, until)
             log.warning("reconcile %s: centre %s", stored.receipt, exc.code)
             return 0

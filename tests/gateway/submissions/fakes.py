@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from connectors.base import Health, ListQuery, MatterDraft, MatterPage
-from connectors.errors import CentreUnavailable
+from connectors.errors import CentreBadResponse, CentreUnavailable
 from gateway.audit import AuditEntry
 from gateway.principal import Principal
 from gateway.submissions import Filing, Submission
@@ -34,6 +34,7 @@ class WritableFake:
         self.creates = 0
         self.link_writes = 0
         self.down = False
+        self.refuse = False  # answers 400 to creates, as a centre rejecting the body does
 
     def seed(self, native_id: str) -> MatterRecord:
         """A record the centre already holds (as if generated)."""
@@ -47,6 +48,8 @@ class WritableFake:
     async def create(self, draft: MatterDraft) -> MatterRecord:
         if self.down:
             raise CentreUnavailable(self.centre, detail="fake down")
+        if self.refuse:
+            raise CentreBadResponse(self.centre, http_status=400, detail="POST -> 400")
         self.creates += 1
         known = self.by_reference.get(draft.reference)
         if known is not None:
@@ -64,6 +67,8 @@ class WritableFake:
         if self.down:
             raise CentreUnavailable(self.centre, detail="fake down")
         self.link_writes += 1
+        if native_id not in self.records:
+            raise CentreBadResponse(self.centre, http_status=404, detail="POST -> 404")
         record = self.records[native_id]
         if link not in record.links:
             record = self.records[native_id] = dataclasses.replace(record, links=(*record.links, link))

@@ -185,3 +185,55 @@ def test_links_do_not_change_a_filings_fingerprint() -> None:
     back = LinkRecord(LinkRelation.TRANSFERRED_FROM, Centre.MEDIATION, "TJ-1")
     assert filing(links=(back,)).fingerprint() == filing().fingerprint()
     assert dataclasses.replace(filing(), description="别的").fingerprint() != filing().fingerprint()
+
+
+def test_only_a_centres_answer_of_no_counts_as_refused() -> None:
+    from connectors.errors import CentreBadResponse, CentreThrottled, CentreTimeout, CentreUnavailable
+    from gateway.submissions import refused
+
+    assert refused(CentreBadResponse(Centre.MEDIATION, http_status=400))
+    assert refused(CentreBadResponse(Centre.MEDIATION, http_status=404))
+    assert not refused(CentreBadResponse(Centre.MEDIATION, http_status=200))  # garbage: may be transient
+    assert not refused(CentreBadResponse(Centre.MEDIATION))
+    assert not refused(CentreBadResponse(Centre.MEDIATION, http_status=429))
+    assert not refused(CentreThrottled(Centre.MEDIATION, http_status=429))
+    assert not refused(CentreUnavailable(Centre.MEDIATION, http_status=503))
+    assert not refused(CentreTimeout(Centre.MEDIATION))
+
+
+async def test_reconcile_marks_a_refused_create_failed_instead_of_retrying(store: SubmissionStore) -> None:
+    centres = writable_centres()
+    audit = AuditSink()
+    svc = service(store, centres, audit)
+    await store.claim(pending_row("refused", Centre.MEDIATION, lease_until=NOW - dt.timedelta(minutes=5)))
+    centres[Centre.MEDIATION].refuse = True
+    assert await svc.reconcile() == 0
+    row = await store.get("refused")
+    assert row is not None and row.state == "failed"
+    assert [e.outcome for e in audit.entries] == ["failed"]
+    assert ("deny", "centre:CENTRE_BAD_RESPONSE") in {(d.effect, d.reason) for d in audit.entries[0].decisions}
+    assert await svc.reconcile() == 0  # not tried again
+    assert len(audit.entries) == 1
+
+
+async def test_a_link_the_source_refuses_finishes_the_row_with_the_refusal_audited(
+        store: SubmissionStore) -> None:
+    centres = writable_centres()
+    centres[Centre.MEDIATION].seed("TJ-9")
+    audit = AuditSink()
+    svc = service(store, centres, audit)
+    back = LinkRecord(LinkRelation.TRANSFERRED_FROM, Centre.MEDIATION, "TJ-9")
+    centres[Centre.MEDIATION].down = True
+    filed = await svc.submit(CLERK, filing(links=(back,)), "transfer:TJ-9:PETITIONS", request_id="r1",
+                             route=_transfer_route(), source="g")
+    assert filed.link_error is not None and filed.submission.state == "created"
+    del centres[Centre.MEDIATION].records["TJ-9"]  # the source record is gone meanwhile
+    centres[Centre.MEDIATION].down = False
+    assert await svc.reconcile() == 1
+    row = await store.by_receipt(filed.submission.receipt)
+    assert row is not None and row.state == "done"
+    assert audit.entries[-1].outcome == "partial"
+    assert ("deny", "link:CENTRE_BAD_RESPONSE", "MEDIATION") in {
+        (d.effect, d.reason, d.centre) for d in audit.entries[-1].decisions}
+    writes = centres[Centre.MEDIATION].link_writes
+    assert await svc.reconcile() == 0 and centres[Centre.MEDIATION].link_writes == writes
