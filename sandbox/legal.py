@@ -23,6 +23,7 @@ from sandbox.idp import verify_token
 from sandbox.lifecycle import SERVICE_TYPES, STATUSES
 from sandbox.moved import moved_application
 from sandbox.openapi import legal_spec
+from sandbox.served import Served
 from sandbox.world import Matter, World, to_cst
 from sandbox.writes import WriteStore, control_app
 
@@ -135,21 +136,8 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
                writes: WriteStore | None = None) -> Starlette:
     store = writes or WriteStore(world)
 
-    def linked(application: dict[str, Any]) -> dict[str, Any]:
-        application["links"] = store.with_links(Centre.LEGAL_SERVICES, application["application_no"],
-                                                application["links"])
-        return application
-
-    def generated(row: int) -> dict[str, Any]:
-        application = render_application(world, world.matter(row))
-        moved = store.moved.get((Centre.LEGAL_SERVICES, application["application_no"]))
-        return linked(application if moved is None else moved_application(application, moved))
-
-    def one(number: str) -> dict[str, Any] | None:
-        if (written := store.get(Centre.LEGAL_SERVICES, number)) is not None:
-            return linked(intake.render_application(written))
-        row = world.row_of(Centre.LEGAL_SERVICES, number)
-        return None if row is None else generated(row)
+    records = Served(world, store, Centre.LEGAL_SERVICES, "application_no", "links",
+                     render_application, intake.render_application, moved_application)
 
     async def applications(request: Request) -> Response:
         writing = request.method == "POST"
@@ -164,7 +152,7 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
                     raise BadRequest(str(exc)) from None
                 record, _ = store.add(Centre.LEGAL_SERVICES, fields, status="submitted",
                                       first_step="submitted")
-                return JSONResponse(linked(intake.render_application(record)), status_code=201)
+                return JSONResponse(records.written(record), status_code=201)
             if "application_no" in request.query_params:
                 return _batch(request)
             return _search(request)
@@ -178,7 +166,7 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
             raise BadRequest("at most 50 application_no")
         data, not_found = [], []
         for number in wanted:
-            application = one(number)
+            application = records.one(number)
             if application is None:
                 not_found.append(number)
             else:
@@ -209,9 +197,9 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
                                           "submitted_from", "submitted_to", "overdue"))
         new = [] if narrowed else store.search(Centre.LEGAL_SERVICES, many("id_number"),
                                                 many("region_prefix"))
-        data = [linked(intake.render_application(w)) for w in new[offset: offset + limit]]
+        data = [records.written(w) for w in new[offset: offset + limit]]
         chunk = rows[max(0, offset - len(new)): max(0, offset + limit - len(new))]
-        data += [generated(int(r)) for r in chunk]
+        data += [records.generated(int(r)) for r in chunk]
         total = len(rows) + len(new)
         more = offset + limit < total
         cursor = base64.urlsafe_b64encode(f"o:{offset + limit}".encode()).decode() if more else None
@@ -224,7 +212,7 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
         if refused is not None:
             return refused
         number = request.path_params["application_no"]
-        if one(number) is None:
+        if records.one(number) is None:
             return JSONResponse({"error": "not_found"}, status_code=404)
         try:
             link = _new_link(json.loads(await request.body()))
@@ -232,7 +220,7 @@ def create_app(world: World, *, keys: KeySet, issuer: str,
             return JSONResponse({"error": "invalid_request", "error_description": str(exc)},
                                 status_code=400)
         added = store.add_link(Centre.LEGAL_SERVICES, number, link)
-        return JSONResponse(one(number), status_code=201 if added else 200)
+        return JSONResponse(records.one(number), status_code=201 if added else 200)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(legal_spec())

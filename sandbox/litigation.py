@@ -20,6 +20,7 @@ from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import CASE_TYPES, STATUSES
 from sandbox.moved import moved_court_case
 from sandbox.openapi import litigation_spec
+from sandbox.served import Served
 from sandbox.world import Matter, World
 from sandbox.writes import WriteStore, control_app
 
@@ -131,20 +132,8 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
     limiter = bucket or TokenBucket()
     store = writes or WriteStore(world)
 
-    def linked(case: dict[str, Any]) -> dict[str, Any]:
-        case["related"] = store.with_links(Centre.LITIGATION, case["caseNumber"], case["related"])
-        return case
-
-    def generated(row: int) -> dict[str, Any]:
-        case = render_case(world, world.matter(row))
-        moved = store.moved.get((Centre.LITIGATION, case["caseNumber"]))
-        return linked(case if moved is None else moved_court_case(case, moved))
-
-    def one(number: str) -> dict[str, Any] | None:
-        if (written := store.get(Centre.LITIGATION, number)) is not None:
-            return linked(intake.render_court_case(written))
-        row = world.row_of(Centre.LITIGATION, number)
-        return None if row is None else generated(row)
+    records = Served(world, store, Centre.LITIGATION, "caseNumber", "related",
+                     render_case, intake.render_court_case, moved_court_case)
 
     async def guard(request: Request) -> Response | None:
         if not request.headers.get("x-client-id"):
@@ -168,7 +157,7 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
             return _error(400, "INVALID_ARGUMENT", "at most 100 caseNumbers")
         cases, not_found = [], []
         for number in numbers:
-            case = one(number)
+            case = records.one(number)
             if case is None:
                 not_found.append(number)
             else:
@@ -206,8 +195,8 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
         narrowed = any(q.get(k) for k in ("state", "cause", "filedFrom", "filedTo", "overdue"))
         new = [] if narrowed else store.search(Centre.LITIGATION, many("partyIdNo"),
                                                 many("regionPrefix"))
-        cases = [linked(intake.render_court_case(w)) for w in new[offset: offset + size]]
-        cases += [generated(int(r)) for r in rows[max(0, offset - len(new)): max(0, offset + size - len(new))]]
+        cases = [records.written(w) for w in new[offset: offset + size]]
+        cases += [records.generated(int(r)) for r in rows[max(0, offset - len(new)): max(0, offset + size - len(new))]]
         payload: dict[str, Any] = {"cases": cases, "totalSize": len(rows) + len(new)}
         if offset + size < len(rows) + len(new):
             payload["nextPageToken"] = base64.urlsafe_b64encode(
@@ -221,7 +210,7 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
             return _error(400, "INVALID_ARGUMENT", str(exc))
         record, _ = store.add(Centre.LITIGATION, fields, status="FILED", first_step="立案",
                               key=request_id)
-        return JSONResponse(linked(intake.render_court_case(record)))
+        return JSONResponse(records.written(record))
 
     async def add_related(request: Request) -> Response:
         """AIP-136 custom method: add a ``related`` entry to an existing case and return the
@@ -229,14 +218,14 @@ def create_app(world: World, *, bucket: TokenBucket | None = None,
         if (refused := await guard(request)) is not None:
             return refused
         number = request.path_params["case_number"]
-        if one(number) is None:
+        if records.one(number) is None:
             return _error(404, "NOT_FOUND", "case not found")
         try:
             link = _new_related(json.loads(await request.body()))
         except ValueError as exc:  # invalid JSON, or BadRequest (a ValueError)
             return _error(400, "INVALID_ARGUMENT", str(exc))
         store.add_link(Centre.LITIGATION, number, link)
-        return JSONResponse(one(number))
+        return JSONResponse(records.one(number))
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(litigation_spec())

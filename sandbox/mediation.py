@@ -18,6 +18,7 @@ from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import STATUSES
 from sandbox.moved import moved_case
 from sandbox.openapi import mediation_spec
+from sandbox.served import Served
 from sandbox.world import Matter, World, to_cst
 from sandbox.writes import WriteStore, control_app
 
@@ -118,20 +119,8 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
                writes: WriteStore | None = None) -> Starlette:
     store = writes or WriteStore(world)
 
-    def linked(case: dict[str, Any]) -> dict[str, Any]:
-        case["related"] = store.with_links(Centre.MEDIATION, case["caseNo"], case["related"])
-        return case
-
-    def generated(row: int) -> dict[str, Any]:
-        case = render_case(world, world.matter(row))
-        moved = store.moved.get((Centre.MEDIATION, case["caseNo"]))
-        return linked(case if moved is None else moved_case(case, moved))
-
-    def one(case_no: str) -> dict[str, Any] | None:
-        if (written := store.get(Centre.MEDIATION, case_no)) is not None:
-            return linked(intake.render_case(written))
-        row = world.row_of(Centre.MEDIATION, case_no)
-        return None if row is None else generated(row)
+    records = Served(world, store, Centre.MEDIATION, "caseNo", "related",
+                     render_case, intake.render_case, moved_case)
 
     async def cases(request: Request) -> Response:
         if request.headers.get("x-api-key") != api_key:
@@ -152,7 +141,7 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         key = request.headers.get("idempotency-key") or None
         record, replayed = store.add(Centre.MEDIATION, fields, status="DJ", first_step="登记受理",
                                      key=key)
-        return JSONResponse(linked(intake.render_case(record)), status_code=200 if replayed else 201,
+        return JSONResponse(records.written(record), status_code=200 if replayed else 201,
                             headers={"Idempotent-Replayed": "true"} if replayed else None)
 
     def _batch(request: Request) -> Response:
@@ -161,7 +150,7 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
             raise BadRequest("at most 100 ids")
         items, missing = [], []
         for case_no in ids:
-            case = one(case_no)
+            case = records.one(case_no)
             if case is None:
                 missing.append(case_no)
             else:
@@ -187,9 +176,9 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         new = [] if _narrowed(q) else store.search(Centre.MEDIATION, csv(q.get("partyIdNos")),
                                                     csv(q.get("regionCodes")))
         start, end = (page - 1) * size, page * size
-        items = [linked(intake.render_case(w)) for w in new[start:end]]
+        items = [records.written(w) for w in new[start:end]]
         chunk = rows[max(0, start - len(new)): max(0, end - len(new))]
-        items += [generated(int(r)) for r in chunk]
+        items += [records.generated(int(r)) for r in chunk]
         return JSONResponse({"page": page, "pageSize": size, "total": len(rows) + len(new),
                              "items": items})
 
@@ -199,14 +188,14 @@ def create_app(world: World, *, api_key: str = DEMO_API_KEY,
         if request.headers.get("x-api-key") != api_key:
             return JSONResponse({"code": "UNAUTHORIZED"}, status_code=401)
         case_no = request.path_params["case_no"]
-        if one(case_no) is None:
+        if records.one(case_no) is None:
             return JSONResponse({"code": "NOT_FOUND"}, status_code=404)
         try:
             link = _new_related(json.loads(await request.body()))
         except ValueError as exc:  # invalid JSON, or BadRequest (a ValueError)
             return JSONResponse({"code": "BAD_REQUEST", "message": str(exc)}, status_code=400)
         added = store.add_link(Centre.MEDIATION, case_no, link)
-        return JSONResponse(one(case_no), status_code=201 if added else 200)
+        return JSONResponse(records.one(case_no), status_code=201 if added else 200)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(mediation_spec())
