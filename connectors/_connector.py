@@ -29,7 +29,10 @@ async def fan_out(aws: Iterable[Awaitable[_T]]) -> list[_T]:
     """Run awaitables concurrently, results in order. The first failure
     cancels the rest and is raised as itself (not an ExceptionGroup), so
     callers see one :class:`CentreError`."""
-    tasks = [asyncio.ensure_future(aw) for aw in aws]
+    pending = list(aws)
+    if len(pending) == 1:  # the usual case (one citizen, one page): no task to spawn
+        return [await pending[0]]
+    tasks = [asyncio.ensure_future(aw) for aw in pending]
     try:
         return list(await asyncio.gather(*tasks))
     finally:
