@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,10 +30,12 @@ from onedoor.model import (
     MatterStatus,
 )
 
+from .base import ListQuery
 from .errors import CentreBadResponse, CentreUnavailable
 
 __all__ = [
     "Fetch",
+    "FilterSpelling",
     "as_dict",
     "as_list",
     "canonical_id",
@@ -44,6 +47,7 @@ __all__ = [
     "decoding",
     "end_of_day",
     "expect_status",
+    "filter_params",
     "from_epoch_ms",
     "group_by_citizen",
     "invert",
@@ -227,6 +231,44 @@ def native_filter(
     if wanted is None:
         return None
     return tuple(dict.fromkeys(code for w in wanted for code in table.get(w, ())))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FilterSpelling:
+    """How one centre spells a :class:`ListQuery`'s filters in its query string:
+    parameter names, native status codes, category codes (``None``: the Chinese
+    names as they are), how a moment and a yes/no are written."""
+
+    region: str
+    status: str
+    category: str
+    received_from: str
+    received_to: str
+    overdue: str
+    statuses: Mapping[MatterStatus, Sequence[str]]
+    moment: Callable[[dt.datetime], str]
+    categories: Mapping[str, Sequence[str]] | None = None
+    yes_no: tuple[str, str] = ("true", "false")
+
+
+def filter_params(query: ListQuery, spelling: FilterSpelling) -> list[tuple[str, str]] | None:
+    """The query's filters as ``(name, value)`` pairs (a repeated name per value),
+    or ``None`` when no native code can match them (answer empty without asking)."""
+    statuses = native_filter(query.statuses, spelling.statuses)
+    categories = (query.categories if spelling.categories is None
+                  else native_filter(query.categories, spelling.categories))
+    if query.region_prefixes == () or statuses == () or categories == ():
+        return None
+    pairs = [(spelling.region, p) for p in query.region_prefixes or ()]
+    pairs += [(spelling.status, s) for s in statuses or ()]
+    pairs += [(spelling.category, c) for c in categories or ()]
+    if query.received_from is not None:
+        pairs.append((spelling.received_from, spelling.moment(query.received_from)))
+    if query.received_to is not None:
+        pairs.append((spelling.received_to, spelling.moment(query.received_to)))
+    if query.overdue is not None:
+        pairs.append((spelling.overdue, spelling.yes_no[0 if query.overdue else 1]))
+    return pairs
 
 
 def unique(values: Iterable[str]) -> list[str]:

@@ -31,6 +31,7 @@ from onedoor.model import (
 
 from ._centre_writes import find_by_reference, send_legal
 from ._common import (
+    FilterSpelling,
     as_dict,
     as_list,
     canonical_id,
@@ -40,10 +41,10 @@ from ._common import (
     collect_pages,
     decoding,
     end_of_day,
+    filter_params,
     invert,
     json_body,
     links_from,
-    native_filter,
     native_link,
     opt_bool,
     opt_str,
@@ -101,6 +102,10 @@ _LINKS = {
 }
 
 Params = list[tuple[str, str]]
+_FILTERS = FilterSpelling(
+    region="region_prefix", status="status", category="case_category",
+    received_from="submitted_from", received_to="submitted_to", overdue="overdue",
+    statuses=_NATIVE_STATUSES, moment=dt.datetime.isoformat)
 
 
 # ---- pure: requests ---------------------------------------------------------
@@ -120,19 +125,8 @@ def search_params(
         params.append(("cursor", cursor))
     if query is None:
         return params
-    statuses = native_filter(query.statuses, _NATIVE_STATUSES)
-    if query.region_prefixes == () or statuses == () or query.categories == ():
-        return None
-    params += [("region_prefix", p) for p in query.region_prefixes or ()]
-    params += [("status", s) for s in statuses or ()]
-    params += [("case_category", c) for c in query.categories or ()]
-    if query.received_from is not None:
-        params.append(("submitted_from", query.received_from.isoformat()))
-    if query.received_to is not None:
-        params.append(("submitted_to", query.received_to.isoformat()))
-    if query.overdue is not None:
-        params.append(("overdue", "true" if query.overdue else "false"))
-    return params
+    filters = filter_params(query, _FILTERS)
+    return None if filters is None else params + filters
 
 
 def batch_params(application_nos: Sequence[str]) -> Params:

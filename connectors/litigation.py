@@ -26,6 +26,7 @@ from onedoor.model import (
 )
 
 from ._common import (
+    FilterSpelling,
     as_dict,
     as_list,
     canonical_id,
@@ -34,11 +35,11 @@ from ._common import (
     chunks,
     collect_pages,
     decoding,
+    filter_params,
     from_epoch_ms,
     invert,
     json_body,
     links_from,
-    native_filter,
     native_link,
     opt_str,
     req_int,
@@ -101,6 +102,11 @@ def _ms(value: dt.datetime) -> str:
     return str(int(to_cst(value).timestamp() * 1000))
 
 
+_FILTERS = FilterSpelling(
+    region="regionPrefix", status="state", category="cause", received_from="filedFrom",
+    received_to="filedTo", overdue="overdue", statuses=_NATIVE_STATES, moment=_ms)
+
+
 def search_params(
     query: ListQuery | None = None,
     *,
@@ -115,19 +121,8 @@ def search_params(
         params.append(("pageToken", page_token))
     if query is None:
         return params
-    states = native_filter(query.statuses, _NATIVE_STATES)
-    if query.region_prefixes == () or states == () or query.categories == ():
-        return None
-    params += [("regionPrefix", p) for p in query.region_prefixes or ()]
-    params += [("state", s) for s in states or ()]
-    params += [("cause", c) for c in query.categories or ()]
-    if query.received_from is not None:
-        params.append(("filedFrom", _ms(query.received_from)))
-    if query.received_to is not None:
-        params.append(("filedTo", _ms(query.received_to)))
-    if query.overdue is not None:
-        params.append(("overdue", "true" if query.overdue else "false"))
-    return params
+    filters = filter_params(query, _FILTERS)
+    return None if filters is None else params + filters
 
 
 def batch_body(case_numbers: Sequence[str]) -> dict[str, list[str]]:

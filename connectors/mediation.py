@@ -29,6 +29,7 @@ from onedoor.model import (
 )
 
 from ._common import (
+    FilterSpelling,
     as_dict,
     as_list,
     canonical_id,
@@ -37,10 +38,10 @@ from ._common import (
     collect_pages,
     decoding,
     end_of_day,
+    filter_params,
     invert,
     json_body,
     links_from,
-    native_filter,
     native_link,
     opt_bool,
     opt_str,
@@ -108,6 +109,13 @@ def _fmt(value: dt.datetime) -> str:
     return to_cst(value).strftime(_TIME)
 
 
+_FILTERS = FilterSpelling(
+    region="regionCodes", status="statusCodes", category="disputeTypeCodes",
+    received_from="acceptFrom", received_to="acceptTo", overdue="overdue",
+    statuses=_NATIVE_STATUSES, moment=_fmt,
+    categories={name: (code,) for name, code in _CATEGORY_CODES.items()}, yes_no=("1", "0"))
+
+
 def search_params(
     query: ListQuery | None = None,
     *,
@@ -122,24 +130,11 @@ def search_params(
         params["partyIdNos"] = ",".join(party_ids)
     if query is None:
         return params
-    statuses = native_filter(query.statuses, _NATIVE_STATUSES)
-    categories = native_filter(
-        query.categories, {n: (c,) for n, c in _CATEGORY_CODES.items()}
-    )
-    if query.region_prefixes == () or statuses == () or categories == ():
+    filters = filter_params(query, _FILTERS)
+    if filters is None:
         return None
-    if query.region_prefixes:
-        params["regionCodes"] = ",".join(query.region_prefixes)
-    if statuses:
-        params["statusCodes"] = ",".join(statuses)
-    if categories:
-        params["disputeTypeCodes"] = ",".join(categories)
-    if query.received_from is not None:
-        params["acceptFrom"] = _fmt(query.received_from)
-    if query.received_to is not None:
-        params["acceptTo"] = _fmt(query.received_to)
-    if query.overdue is not None:
-        params["overdue"] = "1" if query.overdue else "0"
+    for name, value in filters:  # MEDIATION takes lists comma-separated
+        params[name] = f"{params[name]},{value}" if name in params else value
     return params
 
 

@@ -32,14 +32,15 @@ from onedoor.model import (
 
 from ._centre_writes import gldj_xml, send_petition
 from ._common import (
+    FilterSpelling,
     canonical_id,
     category_of,
     collect_offset_pages,
     decoding,
     end_of_day,
     expect_status,
+    filter_params,
     invert,
-    native_filter,
     native_link,
     to_cst,
     transfer_table,
@@ -89,6 +90,11 @@ def _day(value: dt.datetime) -> str:
     return to_cst(value).strftime("%Y%m%d")
 
 
+_FILTERS = FilterSpelling(
+    region="qhdm", status="zt", category="nrfl", received_from="ksrq", received_to="jsrq",
+    overdue="cq", statuses=_NATIVE_STATUSES, moment=_day, yes_no=("1", "0"))
+
+
 def search_params(
     query: ListQuery | None = None,
     *,
@@ -103,19 +109,8 @@ def search_params(
     params += [("start", str(start)), ("rows", str(rows))]
     if query is None:
         return params
-    statuses = native_filter(query.statuses, _NATIVE_STATUSES)
-    if query.region_prefixes == () or statuses == () or query.categories == ():
-        return None
-    params += [("qhdm", p) for p in query.region_prefixes or ()]
-    params += [("zt", s) for s in statuses or ()]
-    params += [("nrfl", c) for c in query.categories or ()]
-    if query.received_from is not None:
-        params.append(("ksrq", _day(query.received_from)))
-    if query.received_to is not None:
-        params.append(("jsrq", _day(query.received_to)))
-    if query.overdue is not None:
-        params.append(("cq", "1" if query.overdue else "0"))
-    return params
+    filters = filter_params(query, _FILTERS)
+    return None if filters is None else params + filters
 
 
 def gl_entry(link: LinkRecord) -> tuple[str, str, str]:

@@ -124,12 +124,21 @@ async def test_retry_after_is_honoured_within_budget(monkeypatch: pytest.MonkeyP
     policy = FAST.model_copy(update={"timeouts": Timeouts(total=3.0)})
     client = _client(handler, policy)
     delays = _recorded_sleeps(monkeypatch)
+    jitter: list[tuple[float, float]] = []
+
+    def widest(low: float, high: float) -> float:  # the jitter's upper end, recorded
+        jitter.append((low, high))
+        return high
+
+    monkeypatch.setattr("connectors.http._jitter.uniform", widest)
     response = await client.request("GET", "/x")
     await client.aclose()
     assert response.status_code == 200 and len(calls) == 2
-    # One wait: the centre's Retry-After plus at most the jitter ceiling.
-    (delay,) = delays
-    assert 1.0 <= delay <= 1.0 + policy.retries.backoff_max
+    # One wait: the centre's Retry-After plus the first attempt's jitter, whose
+    # ceiling is the base backoff (under the cap).
+    r = policy.retries
+    assert jitter == [(0, min(r.backoff_max, r.backoff_base))]
+    assert delays == [1.0 + min(r.backoff_max, r.backoff_base)]
 
 
 async def test_retry_after_beyond_budget_gives_up_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
