@@ -216,9 +216,11 @@ def to_cst(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=CST) if value.tzinfo is None else value.astimezone(CST)
 
 
-def invert(table: Mapping[str, MatterStatus]) -> dict[MatterStatus, tuple[str, ...]]:
+def invert(table: Mapping[str, tuple[MatterStatus, str]]) -> dict[MatterStatus, tuple[str, ...]]:
+    """A centre's status table (native code → unified status, label) turned round:
+    the native codes of each unified status, for search filters."""
     inverse: dict[MatterStatus, list[str]] = {}
-    for code, status in table.items():
+    for code, (status, _) in table.items():
         inverse.setdefault(status, []).append(code)
     return {status: tuple(codes) for status, codes in inverse.items()}
 

@@ -72,7 +72,7 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "CLOSED": (MatterStatus.CLOSED, "核查结案"),
     "EVALUATED": (MatterStatus.CLOSED, "评价"),
 }
-_NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
+_NATIVE_STATUSES = invert(STATUSES)
 _EVENT_TYPES = {c: (c, *NON_DISPUTE_TYPES) if c == "其他" else (c,) for c in CATEGORIES}
 # (kind, system): MEDIATION and PETITION referrals name the system in the kind; a
 # transfer (转办/交办) names it in ``system``.

@@ -93,7 +93,7 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "rejected": (MatterStatus.REJECTED, "不予批准"),
     "terminated": (MatterStatus.TERMINATED, "已终止"),
 }
-_NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
+_NATIVE_STATUSES = invert(STATUSES)
 _LINKS = {
     ("court", "represents_in"): (LinkRelation.LEGAL_AID_FOR, Centre.LITIGATION),
     # transfers (转办/交办): the other centre as this one names it, then to / from

@@ -80,7 +80,7 @@ STATES: Mapping[str, tuple[MatterStatus, str]] = {
     "WITHDRAWN": (MatterStatus.TERMINATED, "已撤诉"),
     "DISMISSED": (MatterStatus.REJECTED, "驳回起诉"),
 }
-_NATIVE_STATES = invert({code: status for code, (status, _) in STATES.items()})
+_NATIVE_STATES = invert(STATES)
 # (kind, system): the older kinds name the other system themselves and carry no
 # ``system``; a transfer (移送) names it in ``system``.
 _LINKS: Mapping[tuple[str, str | None], tuple[LinkRelation, Centre]] = {

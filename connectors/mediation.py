@@ -84,7 +84,7 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "AJSL": (MatterStatus.CLOSED, "案结事了"),
     "ZZ": (MatterStatus.TERMINATED, "终止"),
 }
-_NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
+_NATIVE_STATUSES = invert(STATUSES)
 MEDIATION_TYPES = {"RM": "人民调解", "XZ": "行政调解", "SF": "司法调解", "HY": "行业性专业性调解"}
 SOURCES = {"ZD": "主动调解", "SQ": "申请调解", "WT": "委托移送"}
 _ROLES = {"SQR": "APPLICANT", "BSQR": "RESPONDENT"}

@@ -68,7 +68,7 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "06": (MatterStatus.CLOSED, "办结"),
     "07": (MatterStatus.REJECTED, "不予受理"),
 }
-_NATIVE_STATUSES = invert({code: status for code, (status, _) in STATUSES.items()})
+_NATIVE_STATUSES = invert(STATUSES)
 CHANNELS = {"1": "ONLINE", "2": "LETTER", "3": "PHONE", "4": "FAX", "5": "VISIT"}
 PETITION_TYPES = {"JYYJ": "SUGGESTION", "JJKG": "REPORT", "SSQJ": "COMPLAINT"}
 _LINKS = {
