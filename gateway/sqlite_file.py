@@ -1,4 +1,5 @@
-"""Opening one SQLite file from several processes (``serve --workers N``).
+"""Opening one SQLite file from several processes (``serve --workers N``), and
+writing to it in one immediate transaction.
 
 Switching a new database to WAL needs a moment of exclusive access and SQLite
 answers "database is locked" at once instead of waiting on the busy handler, so
@@ -9,9 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["connect_durable"]
+__all__ = ["connect_durable", "immediate"]
+
+T = TypeVar("T")
 
 _WAL_ATTEMPTS = 100
 _WAL_PAUSE = 0.05
@@ -34,3 +39,17 @@ def connect_durable(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn
+
+
+def immediate(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a ``BEGIN IMMEDIATE`` transaction: the write lock is taken up
+    front (so another process's writer waits on the busy handler instead of
+    failing mid-transaction), committed on success, rolled back on anything else."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn()
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..sqlite_file import connect_durable
+from ..sqlite_file import connect_durable, immediate
 from .chain import Anchor, ChainVerifier
 from .record import (
     GENESIS_HASH,
@@ -78,14 +78,7 @@ class SqliteAuditStore:
             return await asyncio.to_thread(fn, *args)
 
     def _write(self, fn: Callable[[], T]) -> T:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn()
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-        return result
+        return immediate(self._conn, fn)
 
     async def append(self, entry: AuditEntry) -> AuditRecord:
         return await self._run(self._write, lambda: self._append(entry))

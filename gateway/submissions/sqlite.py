@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..sqlite_file import connect_durable
+from ..sqlite_file import connect_durable, immediate
 from .store import Submission
 
 __all__ = ["COLUMNS", "SqliteSubmissionStore"]
@@ -53,17 +53,7 @@ class SqliteSubmissionStore:
 
     async def _run(self, fn: Callable[[], T]) -> T:
         async with self._lock:
-            return await asyncio.to_thread(self._tx, fn)
-
-    def _tx(self, fn: Callable[[], T]) -> T:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn()
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
-        return result
+            return await asyncio.to_thread(immediate, self._conn, fn)
 
     async def claim(self, submission: Submission) -> tuple[Submission, bool]:
         def run() -> tuple[Submission, bool]:
