@@ -92,7 +92,7 @@ def sandbox(base: int, state: Path, latency_ms: int, matters: int | None,
 
     LITIGATION's demo rate limit (50 requests/s) would cap any gateway at 50
     dashboards a second; the benchmarks measure the gateway, so it is lifted."""
-    cmd = [sys.executable, "-m", "onedoor.cli", "sandbox", "--port", str(base), "--state-dir",
+    cmd = [sys.executable, "-m", "gateway.cli", "sandbox", "--port", str(base), "--state-dir",
            str(state), "--latency-ms", str(latency_ms), "--rate-limit", str(rate_limit)]
     if matters:
         cmd += ["--matters", str(matters)]
@@ -127,7 +127,7 @@ def gateway(base: int, state: Path, workers: int) -> Iterator[subprocess.Popen[b
                                     p=base + 103, c=base + 104, g=base + 105))
     log = (state / f"gateway-{workers}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "onedoor.cli", "serve", "--config", str(config), "--workers",
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config), "--workers",
          str(workers)],
         stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1", "ONEDOOR_LOGGING__LEVEL": "WARNING"},

@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 
 from gateway.demo import demo_samples
-from gateway.personas import persona_claims
 from onedoor.model import CST
+from policy.personas import persona_claims
 from sandbox.client import get_stats, reset_stats
 from sandbox.idp import mint_token
 from sandbox.world import World

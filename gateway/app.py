@@ -26,8 +26,9 @@ from connectors.base import Connector
 from connectors.health import centre_statuses
 from onedoor.model import Centre
 from schema import ExtensionFactory, build_schema
+from services.audit import AuditStore, open_audit_store
+from services.filing import FilingService, Reconciler, SubmissionStore, open_submission_store
 
-from .audit import AuditStore, open_audit_store
 from .graphql_app import OneDoorGraphQL
 from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .operation.audit import AuditTrail
@@ -36,7 +37,6 @@ from .operation.limits import DocumentCache, OperationLimits
 from .persisted import PersistedQueries
 from .portal import portal_mount
 from .settings import GatewaySettings
-from .submissions import FilingService, Reconciler, SubmissionStore, open_submission_store
 from .telemetry.core import Telemetry
 from .webhooks import FilingHolder
 

@@ -16,8 +16,8 @@ import uvicorn
 
 from connectors.settings import demo_settings
 from onedoor.model import Centre
+from policy.personas import DEMO_AUDIENCE, PERSONAS, persona_claims
 
-from .personas import DEMO_AUDIENCE, PERSONAS, persona_claims
 from .runtime import build_gateway
 from .settings import AuditSettings, AuthSettings, GatewaySettings, IssuerSettings
 

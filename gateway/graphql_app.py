@@ -15,12 +15,12 @@ from strawberry.types import ExecutionResult
 
 from connectors.base import Connector
 from onedoor.model import Centre
+from policy.principal import ANONYMOUS
 from schema.context import RequestContext
 from schema.loaders import Loaders
 
 from .operation.audit import StoreHolder
 from .persisted import PersistedQueries, PersistedQueryError
-from .principal import ANONYMOUS
 from .webhooks import FilingHolder
 
 __all__ = ["OneDoorGraphQL"]

@@ -14,8 +14,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth.errors import InvalidToken
-from .principal import ANONYMOUS, Principal
+from policy.auth.errors import InvalidToken
+from policy.principal import ANONYMOUS, Principal
 
 __all__ = ["AuthMiddleware", "Authenticator", "BodyLimitMiddleware", "InvalidToken", "RequestIdMiddleware"]
 

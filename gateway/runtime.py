@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from connectors.registry import build_connectors
+from policy.auth import build_authenticator
 
 from .app import create_app
-from .auth import build_authenticator
 from .settings import GatewaySettings
 
 __all__ = ["build_gateway"]

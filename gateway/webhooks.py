@@ -15,8 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from onedoor.model import Centre
-
-from .submissions import FilingService, webhook_matter_id
+from services.filing import FilingService, webhook_matter_id
 
 __all__ = ["FilingHolder"]
 

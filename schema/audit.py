@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 
 from connectors.errors import CentreError
-from gateway.audit import AuditRecord
+from services.audit import AuditRecord
 
 from .context import RequestContext
 from .errors import bad_input, centre_error

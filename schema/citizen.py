@@ -102,7 +102,7 @@ class Citizen:
 
 
 def build_citizen(id_number: str, resident: ResidentRecord, ctx: RequestContext) -> Citizen:
-    from gateway import masking
+    from policy import masking
 
     clear = ctx.principal.has("pii:read") or id_number == ctx.principal.citizen_id
     if clear:

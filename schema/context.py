@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 from graphql import GraphQLError
 
 from connectors.base import Connector
-from gateway.audit import AuditStore
-from gateway.principal import Principal
 from onedoor.model import CST, Centre, MatterRecord
+from policy.principal import Principal
+from services.audit import AuditStore
 
 from .loaders import Loaders
 
 if TYPE_CHECKING:
-    from gateway.submissions import FilingService
+    from services.filing import FilingService
 
 __all__ = ["CENTRE_SCOPES", "RequestContext"]
 

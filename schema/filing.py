@@ -1,7 +1,7 @@
 """Filing at one window (一次办成): ``submitMatter``, ``transferMatter`` and ``track``.
 
 Resolvers only translate: validation is :mod:`schema.filing_input`, routing,
-exactly-once and the audit record are :class:`gateway.submissions.FilingService`.
+exactly-once and the audit record are :class:`services.filing.FilingService`.
 Every refused attempt (bad input, wrong person, out of jurisdiction) is audited
 with its reason, as the issue asks of "every failed attempt".
 
@@ -23,11 +23,11 @@ import strawberry
 from graphql import GraphQLError
 
 from connectors.errors import CentreError
-from gateway.audit import AuditEntry, Decision
-from gateway.submissions import Filing, FilingError, FilingService, refused
-from gateway.triage import Decision as Route
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import LinkRecord, LinkRelation, PartyKind
+from services.audit import AuditEntry, Decision
+from services.filing import Filing, FilingError, FilingService, refused
+from services.triage import Decision as Route
 
 from .context import RequestContext
 from .enums import Centre
@@ -107,7 +107,7 @@ def _check_filer(ctx: RequestContext, filing: Filing) -> None:
 
 
 def _payload(ctx: RequestContext, filed: object) -> SubmitMatterPayload:
-    from gateway.submissions import Filed
+    from services.filing import Filed
 
     assert isinstance(filed, Filed)
     route = filed.route

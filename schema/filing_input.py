@@ -17,9 +17,9 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
-from gateway.submissions import Filing
 from onedoor import identifiers, regions
 from onedoor.model import CATEGORIES, PartyKind, PartyRecord
+from services.filing import Filing
 
 from .errors import bad_input
 

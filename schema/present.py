@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import masking
 from onedoor.model import MatterRecord, PartyKind, PartyRecord
+from policy import masking
 
 from .context import RequestContext
 from .enums import Centre, MatterStatus

@@ -13,8 +13,8 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from connectors.errors import CentreError
-from gateway.submissions import fresh_read
 from onedoor.model import MatterRecord
+from services.filing import fresh_read
 
 from .context import RequestContext
 from .errors import centre_error, forbidden

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.services import require_postgres_url, require_redis_url
+from tests.backing import require_postgres_url, require_redis_url
 
 
 @pytest.fixture(scope="session")

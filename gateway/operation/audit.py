@@ -16,8 +16,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from schema.context import RequestContext
-
-from ..audit import AuditEntry, AuditStore, Decision
+from services.audit import AuditEntry, AuditStore, Decision
 
 __all__ = ["AuditTrail", "entry_for"]
 

@@ -23,7 +23,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..personas import persona_claims
+from policy.personas import persona_claims
+
 from ..settings import GatewaySettings
 
 __all__ = ["STATIC_DIR", "portal_mount"]

@@ -23,8 +23,8 @@ from strawberry.extensions import SchemaExtension
 from connectors.base import Connector
 from connectors.cache import RecordCache
 from onedoor.model import Centre
+from services.audit import AuditStore
 
-from ..audit import AuditStore
 from .config import LoggingSettings, TelemetrySettings
 from .connector import instrument_connectors
 from .metrics import CONTENT_TYPE_LATEST, Metrics

@@ -29,7 +29,8 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import Processor
 
-from ..principal import Principal
+from policy.principal import Principal
+
 from .config import LoggingSettings
 
 __all__ = ["configure_logging", "log_fields", "principal_label", "reset_logging"]

@@ -19,8 +19,9 @@ from opentelemetry.trace import Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from ..audit import AuditEntry, AuditRecord, AuditStore, VerifyResult
-from ..principal import Principal
+from policy.principal import Principal
+from services.audit import AuditEntry, AuditRecord, AuditStore, VerifyResult
+
 from .connector import OperationNotes, current_notes
 from .logs import log_fields, principal_label
 from .metrics import Metrics

@@ -22,10 +22,10 @@ from connectors.redis_store import RedisRecordStore
 from connectors.registry import aclose_all, build_connectors
 from connectors.settings import CacheSettings, demo_settings
 from onedoor.model import CST, Centre
+from tests.backing import require_redis_url
 
 from ..gateway.harness import URLS
 from ..schema.fakes import FakeCentre, record
-from ..services import require_redis_url
 from .test_cache import Clock
 
 pytestmark = pytest.mark.services

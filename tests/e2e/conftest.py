@@ -16,12 +16,12 @@ import pytest_asyncio
 from connectors.registry import build_connectors
 from connectors.settings import CallPolicy, demo_settings
 from gateway.app import create_app
-from gateway.audit import AuditStore, open_audit_store
-from gateway.auth import build_authenticator
 from gateway.demo import demo_settings_for
-from gateway.personas import persona_claims
+from policy.auth import build_authenticator
+from policy.personas import persona_claims
 from sandbox.idp import mint_token
 from sandbox.runner import Sandbox, run_sandbox
+from services.audit import AuditStore, open_audit_store
 
 
 @dataclass

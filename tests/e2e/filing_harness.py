@@ -21,14 +21,14 @@ from starlette.applications import Starlette
 from connectors.cache import RecordCache
 from connectors.registry import build_connectors
 from gateway.app import create_app
-from gateway.audit import AuditStore, open_audit_store
-from gateway.auth import build_authenticator
 from gateway.demo import demo_settings_for
-from gateway.personas import persona_claims
-from gateway.submissions import FilingService, SubmissionStore, open_submission_store
 from onedoor.model import Centre
+from policy.auth import build_authenticator
+from policy.personas import persona_claims
 from sandbox.idp import mint_token
 from sandbox.runner import Sandbox, run_sandbox
+from services.audit import AuditStore, open_audit_store
+from services.filing import FilingService, SubmissionStore, open_submission_store
 
 
 class CacheClock:

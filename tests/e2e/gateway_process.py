@@ -65,7 +65,7 @@ async def serving(config: Path, *, workers: int = 1, env: dict[str, str] | None 
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     child_env.update(env or {})
     process = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, waited on below
-        [sys.executable, "-m", "onedoor.cli", "serve", "--config", str(config),
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
          "--workers", str(workers), "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, env=child_env)
     base = f"http://127.0.0.1:{port}"

@@ -18,7 +18,7 @@ from gateway.demo import EXAMPLE_QUERY
 def test_demo_starts_answers_with_printed_token_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_base_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "onedoor.cli", "demo", "--port", str(port), "--state-dir",
+        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port), "--state-dir",
          str(tmp_path / "state")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

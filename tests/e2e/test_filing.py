@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from gateway.submissions import Filing, FilingService, Submission
 from onedoor.identifiers import make_resident_id
 from onedoor.model import Centre, PartyRecord
 from sandbox.people import village_table
+from services.filing import Filing, FilingService, Submission
 
 from .filing_harness import Gateway, start_gateway
 
@@ -110,7 +110,7 @@ class _CrashAfterCreate:
 async def test_crash_between_create_and_answer_then_restart(
         gw: Gateway, category: str, centre: Centre, n: int) -> None:
     applicant = resident(n)
-    from gateway.principal import Principal
+    from policy.principal import Principal
     citizen = Principal(sub=applicant, client_id="portal", scopes=frozenset({"citizen:self"}),
                         regions=(), citizen_id=applicant, authenticated=True)
     crashing = FilingService(_CrashAfterCreate(gw.store), gw.service.connectors, gw.service.audit,

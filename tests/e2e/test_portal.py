@@ -24,12 +24,12 @@ import uvicorn
 
 from connectors.registry import build_connectors
 from gateway.app import create_app
-from gateway.audit import open_audit_store
-from gateway.auth import build_authenticator
 from gateway.demo import demo_samples, demo_settings_for
-from gateway.personas import persona_claims
+from policy.auth import build_authenticator
+from policy.personas import persona_claims
 from sandbox.idp import mint_token
 from sandbox.runner import Sandbox, run_sandbox
+from services.audit import open_audit_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

@@ -16,12 +16,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from gateway.audit import open_audit_store, verify_store
 from gateway.demo import demo_samples
-from gateway.personas import persona_claims
 from onedoor.model import Centre
+from policy.personas import persona_claims
 from sandbox.idp import mint_token
 from sandbox.runner import Sandbox, run_sandbox
+from services.audit import open_audit_store, verify_store
 
 from .gateway_process import serving, write_config
 
@@ -131,7 +131,7 @@ async def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[logging]\nlevel = 'LOUD'\n")
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "onedoor.cli", "serve", "--config", str(bad)],
+        subprocess.run, [sys.executable, "-m", "gateway.cli", "serve", "--config", str(bad)],
         capture_output=True, text=True, check=False, timeout=60)
     assert done.returncode == 2 and "logging.level" in done.stderr
 

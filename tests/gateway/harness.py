@@ -12,11 +12,11 @@ import httpx
 from connectors.base import Connector
 from connectors.settings import demo_settings
 from gateway.app import create_app
-from gateway.audit import AuditStore, open_audit_store
 from gateway.middleware import InvalidToken
-from gateway.principal import Principal
 from gateway.settings import GatewaySettings, LimitsSettings
 from onedoor.model import Centre
+from policy.principal import Principal
+from services.audit import AuditStore, open_audit_store
 
 URLS = {c: f"http://127.0.0.1:{9101 + i}" for i, c in enumerate(Centre)}
 

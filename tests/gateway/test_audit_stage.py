@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from gateway.audit import AuditEntry, AuditRecord, open_audit_store
-from gateway.principal import Principal
+from policy.principal import Principal
+from services.audit import AuditEntry, AuditRecord, open_audit_store
 from tests.schema.test_query import ALICE, BOB, READ_ALL, _centres
 
 from .harness import client

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 from connectors.cache import CachingConnector, RecordCache
-from gateway.principal import Principal
 from onedoor.model import Centre
+from policy.principal import Principal
 from schema.ids import encode_id
 from tests.schema.test_query import READ_ALL, _centres
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from gateway.principal import Principal
 from gateway.settings import LimitsSettings
+from policy.principal import Principal
 from tests.schema.fakes import FakeCentre
 from tests.schema.test_query import READ_ALL, _centres
 

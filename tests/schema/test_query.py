@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from connectors.errors import CentreTimeout
-from gateway.principal import Principal
 from onedoor.identifiers import make_resident_id
 from onedoor.model import Centre, LinkRecord, LinkRelation, ResidentRecord
+from policy.principal import Principal
 from schema import RequestContext, build_schema
 from schema.loaders import Loaders
 

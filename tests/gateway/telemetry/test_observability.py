@@ -18,14 +18,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from connectors.registry import build_connectors
 from gateway.app import create_app
-from gateway.audit import open_audit_store
-from gateway.auth import build_authenticator
 from gateway.demo import EXAMPLE_QUERY, demo_samples, demo_settings_for
-from gateway.personas import persona_claims
 from gateway.telemetry.core import Telemetry
 from gateway.telemetry.logs import configure_logging, reset_logging
+from policy.auth import build_authenticator
+from policy.personas import persona_claims
 from sandbox.idp import mint_token
 from sandbox.runner import Sandbox, run_sandbox
+from services.audit import open_audit_store
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

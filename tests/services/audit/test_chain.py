@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from gateway.audit import (
+from services.audit import (
     GENESIS_HASH,
     AuditEntry,
     AuditStore,

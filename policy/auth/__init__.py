@@ -1,4 +1,4 @@
-"""Authentication: bearer JWTs from trusted issuers → :class:`~gateway.principal.Principal`.
+"""Authentication: bearer JWTs from trusted issuers → :class:`~policy.principal.Principal`.
 
     errors      InvalidToken and its stable reason codes
     header      the Authorization header (Bearer only)
@@ -11,11 +11,11 @@ The HTTP stage calls :func:`build_authenticator` once at start-up.
 
 from __future__ import annotations
 
-from ..settings import AuthSettings
 from .claims import principal_from_claims
 from .errors import REASONS, InvalidToken
 from .header import bearer_token
 from .keys import IssuerKeys
+from .settings import AuthSettings
 from .validator import DEFAULT_ALGORITHMS, IssuerConfig, TokenValidator
 
 __all__ = [

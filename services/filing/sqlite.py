@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..sqlite_file import connect_durable, immediate
+from ..storage import connect_durable, immediate
 from .store import Submission
 
 __all__ = ["COLUMNS", "SqliteSubmissionStore"]

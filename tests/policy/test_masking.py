@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.masking import mask_address, mask_id_number, mask_name, mask_phone
+from policy.masking import mask_address, mask_id_number, mask_name, mask_phone
 
 Masker = Callable[[str], str]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from gateway.auth import InvalidToken, bearer_token, build_authenticator, principal_from_claims
 from gateway.settings import AuthSettings, IssuerSettings
+from policy.auth import InvalidToken, bearer_token, build_authenticator, principal_from_claims
 
 
 def test_scopes_regions_and_optional_claims() -> None:

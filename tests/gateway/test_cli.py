@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.audit import AuditEntry, open_audit_store
-from onedoor.cli import main
+from gateway.cli import main
 from sandbox.idp import load_key
+from services.audit import AuditEntry, open_audit_store
 
 CITIZEN = "11010519491231002X"
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
-from gateway.auth import InvalidToken, TokenValidator
+from policy.auth import InvalidToken, TokenValidator
 
 from .idp import AUDIENCE, ISSUER, FakeClock, FakeIdP, b64, hs256, unsigned
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from gateway.app import create_app
 from gateway.settings import SubmissionsSettings
-from gateway.submissions import Reconciler, open_submission_store
-from gateway.submissions.reconciler import TASK_NAME
 from onedoor.model import Centre
+from services.filing import Reconciler, open_submission_store
+from services.filing.reconciler import TASK_NAME
+from tests.gateway.harness import settings
 
-from ..harness import settings
 from .fakes import pending_row, writable_centres
 
 

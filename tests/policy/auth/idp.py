@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, Key, OKPKey, RSAKey
 
-from gateway.auth import IssuerConfig, TokenValidator
+from policy.auth import IssuerConfig, TokenValidator
 
 ISSUER = "https://idp.test"
 JWKS_URL = f"{ISSUER}/.well-known/jwks.json"

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from gateway.submissions import FilingService, SubmissionStore, open_submission_store
-from gateway.submissions.locks import KeyLocks
-from gateway.submissions.service import draft_from_json, draft_to_json
-from gateway.triage import Decision as Route
 from onedoor.model import Centre, LinkRecord, LinkRelation
+from services.filing import FilingService, SubmissionStore, open_submission_store
+from services.filing.locks import KeyLocks
+from services.filing.service import draft_from_json, draft_to_json
+from services.triage import Decision as Route
 
 from .fakes import CLERK, AuditSink, WritableFake, filing, pending_row, writable_centres
 
@@ -189,7 +189,7 @@ def test_links_do_not_change_a_filings_fingerprint() -> None:
 
 def test_only_a_centres_answer_of_no_counts_as_refused() -> None:
     from connectors.errors import CentreBadResponse, CentreThrottled, CentreTimeout, CentreUnavailable
-    from gateway.submissions import refused
+    from services.filing import refused
 
     assert refused(CentreBadResponse(Centre.MEDIATION, http_status=400))
     assert refused(CentreBadResponse(Centre.MEDIATION, http_status=404))

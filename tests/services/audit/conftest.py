@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from gateway.audit import AuditStore, open_audit_store
+from services.audit import AuditStore, open_audit_store
 
 
 @dataclass

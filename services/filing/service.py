@@ -42,9 +42,9 @@ from onedoor.model import (
     PartyKind,
     PartyRecord,
 )
+from policy.principal import Principal
 
 from ..audit import AuditEntry, AuditStore, Decision
-from ..principal import Principal
 from ..triage import Deadline, Facts, NoRoute, RulesFile
 from ..triage import Decision as Route
 from .locks import KeyLocks

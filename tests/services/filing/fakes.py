@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 
 from connectors.base import Health, ListQuery, MatterDraft, MatterPage
 from connectors.errors import CentreBadResponse, CentreUnavailable
-from gateway.audit import AuditEntry
-from gateway.principal import Principal
-from gateway.submissions import Filing, Submission
-from gateway.submissions.service import draft_to_json
 from onedoor.model import CST, Centre, LinkRecord, MatterRecord, MatterStatus, PartyRecord
+from policy.principal import Principal
+from services.audit import AuditEntry
+from services.filing import Filing, Submission
+from services.filing.service import draft_to_json
 
 APPLICANT = "632301198001011237"
 CLERK = Principal(sub="clerk-1", client_id="window", scopes=frozenset({"matters:write"}),

@@ -12,7 +12,7 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
-from gateway.sqlite_file import connect_durable
+from services.storage import connect_durable
 
 SCHEMA = ("CREATE TABLE IF NOT EXISTS a (x); CREATE TABLE IF NOT EXISTS b (y); "
           "CREATE INDEX IF NOT EXISTS ai ON a (x);")

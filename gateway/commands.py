@@ -1,4 +1,4 @@
-"""Handlers behind :mod:`onedoor.cli`; imports are local so ``onedoor schema``
+"""Handlers behind :mod:`gateway.cli`; imports are local so ``onedoor schema``
 does not pay for uvicorn and ``onedoor token`` does not load the schema."""
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from gateway.personas import persona_claims
+    from policy.personas import persona_claims
 
     state_dir: Path = args.state_dir
     if args.config is not None:
@@ -138,8 +138,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from gateway.audit import verify_store
     from gateway.settings import ConfigError, load_settings
+    from services.audit import verify_store
 
     if args.config is not None:
         try:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.triage import DEFAULT_RULES, Facts, NoRoute, RulesFile, parse_rules
 from onedoor.model import CST, Centre
+from services.triage import DEFAULT_RULES, Facts, NoRoute, RulesFile, parse_rules
 
 HUANGNAN = "632322001001"
 KARAMAY = "650202001001"

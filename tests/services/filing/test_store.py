@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from gateway.submissions import Submission, SubmissionStore, open_submission_store
+from services.filing import Submission, SubmissionStore, open_submission_store
 
 
 @pytest_asyncio.fixture(params=["sqlite", "postgres"])

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..sqlite_file import connect_durable, immediate
+from ..storage import connect_durable, immediate
 from .chain import Anchor, ChainVerifier
 from .record import (
     GENESIS_HASH,
