@@ -27,7 +27,7 @@ from services.audit import AuditStore
 
 from .config import LoggingSettings, TelemetrySettings
 from .connector import instrument_connectors
-from .metrics import CONTENT_TYPE_LATEST, Metrics
+from .metrics import Metrics
 from .stages import MeteredAuditStore, OperationTelemetry, TelemetryMiddleware
 from .tracing import instrument_clients, scrub_server_span, tracer_provider_from_env
 
@@ -86,10 +86,11 @@ class Telemetry:
                            access_log=self.logging.access_log,
                            skip_paths=frozenset({self.settings.metrics_path, "/healthz", "/readyz"}))]
 
-    async def endpoint(self, _: Request) -> Response:
+    async def endpoint(self, request: Request) -> Response:
         if self.metrics is None:
             return Response(status_code=404)
-        return Response(self.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+        body, content_type = self.metrics.negotiate(request.headers.get("accept"))
+        return Response(body, headers={"Content-Type": content_type, "Vary": "Accept"})
 
     def __repr__(self) -> str:
         return f"Telemetry(metrics={self.metrics is not None}, tracing={self.settings.tracing})"
