@@ -4,8 +4,16 @@
 Unlike OpenTelemetry's auto-instrumentation, the default exporter is *none*:
 spans still exist (so ``traceparent`` reaches the centres and log lines carry
 trace ids) but nothing is sent anywhere until an operator sets
-``OTEL_TRACES_EXPORTER`` (``otlp`` needs ``opentelemetry-exporter-otlp``;
-``console`` ships with the SDK). ``OTEL_SDK_DISABLED=true`` turns spans off.
+``OTEL_TRACES_EXPORTER``. ``otlp`` speaks the protocol named by
+``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` or ``OTEL_EXPORTER_OTLP_PROTOCOL``:
+``http/protobuf`` (the default, as OpenTelemetry's specification has it, and
+the collector port 4318 of the documented recipe; its exporter is a dependency)
+or ``grpc`` (port 4317; needs ``opentelemetry-exporter-otlp-proto-grpc``).
+``console`` ships with the SDK. ``OTEL_SDK_DISABLED=true`` turns spans off.
+
+Example (an OpenTelemetry collector on the same host)::
+
+    OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 onedoor serve
 
 URLs on spans lose their query string: the centres' search URLs carry resident
 IDs, which must not leave the gateway in a trace.
@@ -34,16 +42,32 @@ _QUERY_ATTRIBUTES = ("url.query",)
 _TARGET_ATTRIBUTES = ("http.target",)
 
 
+# OTEL_EXPORTER_OTLP_*PROTOCOL → the exporter's entry-point name. The
+# ``otlp`` entry point itself belongs to whichever package registered it last
+# (the gRPC one, when installed): it must not decide the protocol.
+_OTLP_PROTOCOLS = {"http/protobuf": "otlp_proto_http", "grpc": "otlp_proto_grpc"}
+
+
+def _otlp_exporter_name() -> str:
+    protocol = (os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+                or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip().lower()
+    if protocol not in _OTLP_PROTOCOLS:
+        raise RuntimeError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol}: not supported "
+                           f"(use {' or '.join(_OTLP_PROTOCOLS)})")
+    return _OTLP_PROTOCOLS[protocol]
+
+
 def _exporters(names: Iterable[str]) -> list[SpanExporter]:
     found = {e.name: e for e in entry_points(group="opentelemetry_traces_exporter")}
     out: list[SpanExporter] = []
     for name in names:
         if name == "none":
             continue
-        if name not in found:
-            raise RuntimeError(f"OTEL_TRACES_EXPORTER={name}: no such exporter installed "
+        entry = _otlp_exporter_name() if name == "otlp" else name
+        if entry not in found:
+            raise RuntimeError(f"OTEL_TRACES_EXPORTER={name}: no {entry} exporter installed "
                                f"(have: {', '.join(sorted(found)) or 'none'})")
-        out.append(found[name].load()())
+        out.append(found[entry].load()())
     return out
 
 
