@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -48,20 +49,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from onedoor.model import Centre
-
     if args.sandbox_command == "fault":
-        from sandbox.client import set_fault
-
-        index = list(Centre).index(Centre(args.centre))
-        url = f"http://127.0.0.1:{args.port + 101 + index}"
-        try:
-            state = asyncio.run(set_fault(url, args.mode, rate=args.rate,
-                                          latency_ms=args.latency_ms))
-        except OSError as exc:
-            return _fail(f"cannot reach {args.centre} at {url}: {exc}")
-        print(f"{args.centre}: {state}")
-        return 0
+        return _fault(args)
     from sandbox.runner import SERVERS, serve_forever
 
     only = [n.strip().upper() for n in args.only.split(",")] if args.only else None
@@ -71,6 +60,36 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         serve_forever(args.port, args.state_dir, seed=args.seed, matters=args.matters,
                       latency_ms=args.latency_ms, host=args.host, public_host=args.public_host,
                       only=only, rate_limit=args.rate_limit)
+    return 0
+
+
+def _demo_port(state_dir: Path) -> int | None:
+    """The port ``onedoor demo`` last ran at with this state directory."""
+    try:
+        port = json.loads((state_dir / "demo.json").read_text()).get("port")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return port if isinstance(port, int) else None
+
+
+def _fault(args: argparse.Namespace) -> int:
+    import httpx
+
+    from onedoor.model import Centre
+    from sandbox.client import set_fault
+
+    port = args.port if args.port is not None else _demo_port(args.state_dir) or 8000
+    index = list(Centre).index(Centre(args.centre))
+    url = f"http://127.0.0.1:{port + 101 + index}"
+    try:
+        state = asyncio.run(set_fault(url, args.mode, rate=args.rate, latency_ms=args.latency_ms))
+    except httpx.HTTPStatusError as exc:
+        return _fail(f"{args.centre} at {url} refused the fault: HTTP {exc.response.status_code}", code=1)
+    except (httpx.HTTPError, OSError) as exc:
+        # A stopped demo is an answer, not a crash: one line, no traceback.
+        return _fail(f"{args.centre} is not reachable at {url} ({type(exc).__name__}): is "
+                     f"`onedoor demo --port {port}` running? (--port, --state-dir)", code=1)
+    print(f"{args.centre}: {state}")
     return 0
 
 
