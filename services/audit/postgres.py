@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
+from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from .chain import Anchor, ChainVerifier
+from .chain import Anchor, ChainState, ChainVerifier, Inspection, PurgePlan, Vouched
 from .record import (
     AuditEntry,
     AuditRecord,
     VerifyResult,
     canonical_citizen,
+    parse_time,
     record_from_row,
     record_to_row,
     seal,
@@ -51,6 +54,8 @@ CREATE TABLE IF NOT EXISTS audit_head (
 CREATE TABLE IF NOT EXISTS audit_anchor (
     id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, hash text NOT NULL,
     last_at timestamptz NOT NULL, purged_at timestamptz NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_identity (
+    id integer PRIMARY KEY CHECK (id = 1), db_id text NOT NULL, created_at timestamptz NOT NULL);
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, repeat('0', 64)) ON CONFLICT DO NOTHING;
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
     $$ BEGIN RAISE EXCEPTION 'audit records are append-only'; END $$;
@@ -94,6 +99,10 @@ class PostgresAuditStore:
                                            f"onedoor_audit_ddl:{schema}")
                         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
                         await conn.execute(_DDL)
+                        # A nonce per database: checkpoints name it, so a swapped database shows.
+                        await conn.execute("INSERT INTO audit_identity (id, db_id, created_at) "
+                                           "VALUES (1, $1, now()) ON CONFLICT DO NOTHING",
+                                           secrets.token_hex(16))
                 elif await conn.fetchval("SELECT to_regclass('audit_head')") is None:
                     raise LookupError(f"no audit tables in schema {schema}")
         except BaseException:
@@ -143,42 +152,87 @@ class PostgresAuditStore:
         return records, (encode_cursor(records[-1].seq) if more else None)
 
     async def verify(self) -> VerifyResult:
+        return (await self.inspect()).result
+
+    async def inspect(self, expected: Mapping[int, Vouched] | None = None) -> Inspection:
         async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
                                                                   readonly=True):
-            anchor = await conn.fetchrow("SELECT seq, hash FROM audit_anchor")
-            verifier = ChainVerifier(Anchor(anchor["seq"], anchor["hash"]) if anchor else None)
-            last, intact = 0, True
-            while intact:
+            state = await self._state(conn)
+            verifier = ChainVerifier(state.anchor, expected)
+            last = state.anchor.seq
+            while True:
                 rows = await conn.fetch(f"{self._select} WHERE r.seq > $1 ORDER BY r.seq LIMIT $2",
                                         last, _BATCH)
-                for row in rows:
-                    intact = verifier.feed(record_from_row(row))
-                    if not intact:
-                        break
+                records = [record_from_row(row) for row in rows]
+                if not all(verifier.feed(r) for r in records):
+                    break
+                if records:
+                    index = await conn.fetch("SELECT citizen_id, seq FROM audit_citizen "
+                                             "WHERE seq BETWEEN $1 AND $2",
+                                             records[0].seq, records[-1].seq)
+                    verifier.index((r["citizen_id"], r["seq"]) for r in index)
+                    last = records[-1].seq
                 if len(rows) < _BATCH:
                     break
-                last = rows[-1]["seq"]
-            head = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1")
-            return verifier.finish(Anchor(head["seq"], head["hash"]) if head
-                                   else Anchor(0, "missing"))
+            stray = await conn.fetch("SELECT seq FROM audit_citizen WHERE seq <= $1 OR seq > $2",
+                                     state.anchor.seq, last)
+            verifier.stray_index(r["seq"] for r in stray)
+            return Inspection(state, verifier.finish(state.head))
+
+    async def state(self) -> ChainState:
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
+                                                                  readonly=True):
+            return await self._state(conn)
+
+    @staticmethod
+    async def _state(conn: Any) -> ChainState:
+        head = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1")
+        anchor = await conn.fetchrow("SELECT seq, hash FROM audit_anchor WHERE id = 1")
+        identity = None
+        if await conn.fetchval("SELECT to_regclass('audit_identity')") is not None:
+            identity = await conn.fetchval("SELECT db_id FROM audit_identity WHERE id = 1")
+        return ChainState(identity=identity or "",
+                          head=Anchor(head["seq"], head["hash"]) if head else Anchor(0, "missing"),
+                          anchor=Anchor(anchor["seq"], anchor["hash"]) if anchor else Anchor())
+
+    async def hash_at(self, seq: int) -> str | None:
+        async with self._pool.acquire() as conn:
+            value = await conn.fetchval("SELECT hash FROM audit_record WHERE seq = $1", seq)
+        return None if value is None else str(value)
 
     async def purge_older_than(self, cutoff: dt.datetime) -> int:
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE")
+        plan = await self.plan_purge(cutoff)
+        return 0 if plan is None else await self.purge_through(plan.anchor)
+
+    async def plan_purge(self, cutoff: dt.datetime) -> PurgePlan | None:
+        async with self._pool.acquire() as conn, conn.transaction(isolation="repeatable_read",
+                                                                  readonly=True):
             keep_from = await conn.fetchval(
                 "SELECT coalesce(min(seq), (SELECT seq + 1 FROM audit_head)) "
                 "FROM audit_record WHERE at >= $1", cutoff)
             last = await conn.fetchrow("SELECT seq, hash, at FROM audit_record WHERE seq = $1",
                                        keep_from - 1)
             if last is None:
-                return 0
+                return None
+            first = await conn.fetchval("SELECT min(seq) FROM audit_record")
+            return PurgePlan(first=first, anchor=Anchor(last["seq"], last["hash"]),
+                             last_at=parse_time(last["at"]))
+
+    async def purge_through(self, anchor: Anchor) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE")
+            last = await conn.fetchrow("SELECT hash, at FROM audit_record WHERE seq = $1",
+                                       anchor.seq)
+            if last is None:
+                return 0  # already purged (another process, or an earlier attempt)
+            if last["hash"] != anchor.hash:
+                raise RuntimeError(f"audit record {anchor.seq} is not the one planned for purging")
             await conn.execute(
                 "INSERT INTO audit_anchor (id, seq, hash, last_at, purged_at) "
                 "VALUES (1, $1, $2, $3, now()) ON CONFLICT (id) DO UPDATE SET seq = $1, "
-                "hash = $2, last_at = $3, purged_at = now()", last["seq"], last["hash"], last["at"])
-            await conn.execute("DELETE FROM audit_citizen WHERE seq <= $1", last["seq"])
-            status = await conn.execute("DELETE FROM audit_record WHERE seq <= $1",
-                                        last["seq"])
+                "hash = $2, last_at = $3, purged_at = now()", anchor.seq, anchor.hash, last["at"])
+            await conn.execute("DELETE FROM audit_citizen WHERE seq <= $1", anchor.seq)
+            status = await conn.execute("DELETE FROM audit_record WHERE seq <= $1", anchor.seq)
             return int(cast(str, status).split()[-1])
 
     async def writable(self) -> bool:

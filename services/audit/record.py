@@ -26,9 +26,12 @@ __all__ = [
     "AuditEntry",
     "AuditRecord",
     "Decision",
+    "Finding",
     "VerifyResult",
     "canonical_citizen",
+    "failed",
     "format_time",
+    "parse_time",
     "record_from_row",
     "record_to_row",
     "seal",
@@ -120,11 +123,36 @@ class AuditRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing verify found wrong, e.g. ``Finding("truncated", "records 6..9 …", seq=6)``.
+
+    ``kind`` is one of ``broken`` (a record altered, missing or relinked),
+    ``truncated``, ``rewritten`` (a chain recomputed forward), ``replaced`` (another
+    database), ``purged`` (records gone without a signed retention checkpoint),
+    ``index`` (the per-citizen index disagrees with the records) and ``witness``
+    (the checkpoints themselves are unusable).
+    """
+
+    kind: str
+    message: str
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyResult:
     ok: bool
     checked: int
     first_broken_seq: int | None = None
     reason: str | None = None
+    findings: tuple[Finding, ...] = ()
+    checkpoints: int = 0  # signed checkpoints the chain was held against
+
+
+def failed(checked: int, *findings: Finding) -> VerifyResult:
+    """A failed result whose ``reason`` and ``first_broken_seq`` come from the first finding."""
+    first = findings[0]
+    return VerifyResult(ok=False, checked=checked, first_broken_seq=first.seq,
+                        reason=first.message, findings=findings)
 
 
 def canonical_citizen(citizen_id: str) -> str:
@@ -187,7 +215,8 @@ def record_to_row(record: AuditRecord) -> dict[str, Any]:
     return row
 
 
-def _parse_time(value: str | dt.datetime) -> dt.datetime:
+def parse_time(value: str | dt.datetime) -> dt.datetime:
+    """The inverse of :func:`format_time` (a driver's ``datetime`` passes through in UTC)."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC)
     return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
@@ -196,7 +225,7 @@ def _parse_time(value: str | dt.datetime) -> dt.datetime:
 def record_from_row(row: Mapping[str, Any]) -> AuditRecord:
     """The inverse of :func:`record_to_row`, trusting nothing: verify checks the hash."""
     return AuditRecord(
-        seq=int(row["seq"]), at=_parse_time(row["at"]), sub=row["sub"],
+        seq=int(row["seq"]), at=parse_time(row["at"]), sub=row["sub"],
         client_id=row["client_id"], purpose=row["purpose"],
         operation_name=row["operation_name"], document_hash=row["document_hash"],
         citizens=tuple(json.loads(row["citizens"])), centres=tuple(json.loads(row["centres"])),

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..storage import connect_durable, immediate
-from .chain import Anchor, ChainVerifier
+from .chain import Anchor, ChainState, ChainVerifier, Inspection, PurgePlan, Vouched
 from .record import (
     GENESIS_HASH,
     AuditEntry,
@@ -27,6 +28,7 @@ from .record import (
     VerifyResult,
     canonical_citizen,
     format_time,
+    parse_time,
     record_from_row,
     record_to_row,
     seal,
@@ -36,6 +38,7 @@ from .store import check_page_size, decode_cursor, encode_cursor
 __all__ = ["SqliteAuditStore"]
 
 T = TypeVar("T")
+_BATCH = 1000
 _COLUMNS = ("seq", "at", "sub", "client_id", "purpose", "operation_name", "document_hash",
             "citizens", "centres", "unmasked_fields", "decisions", "result_count", "outcome",
             "request_id", "prev_hash", "hash")
@@ -53,6 +56,8 @@ CREATE TABLE IF NOT EXISTS audit_head (
 CREATE TABLE IF NOT EXISTS audit_anchor (
     id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
     last_at TEXT NOT NULL, purged_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1), db_id TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_record_append_only BEFORE UPDATE ON audit_record
     BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 INSERT OR IGNORE INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}');
@@ -122,28 +127,73 @@ class SqliteAuditStore:
         return records, (encode_cursor(records[-1].seq) if more else None)
 
     async def verify(self) -> VerifyResult:
-        return await self._run(self._verify)
+        return (await self.inspect()).result
 
-    def _verify(self) -> VerifyResult:
-        self._conn.execute("BEGIN")  # one snapshot for anchor, records and head
+    async def inspect(self, expected: Mapping[int, Vouched] | None = None) -> Inspection:
+        return await self._run(self._inspect, expected)
+
+    def _inspect(self, expected: Mapping[int, Vouched] | None) -> Inspection:
+        conn = self._conn
+        conn.execute("BEGIN")  # one snapshot for anchor, records, index and head
         try:
-            anchor_row = self._conn.execute("SELECT seq, hash FROM audit_anchor").fetchone()
-            verifier = ChainVerifier(Anchor(*anchor_row) if anchor_row else None)
-            cursor = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM audit_record "
-                                        "ORDER BY seq")
-            for row in cursor:
-                if not verifier.feed(record_from_row(dict(zip(_COLUMNS, row, strict=True)))):
+            state = self._state()
+            verifier = ChainVerifier(state.anchor, expected)
+            last = state.anchor.seq
+            while True:
+                rows = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM audit_record "
+                                    "WHERE seq > ? ORDER BY seq LIMIT ?", (last, _BATCH)).fetchall()
+                records = [record_from_row(dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+                if not all(verifier.feed(r) for r in records):
                     break
-            cursor.close()
-            head = self._conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
-            return verifier.finish(Anchor(*head) if head else Anchor(0, "missing"))
+                if records:
+                    verifier.index(conn.execute(
+                        "SELECT citizen_id, seq FROM audit_citizen WHERE seq BETWEEN ? AND ?",
+                        (records[0].seq, records[-1].seq)).fetchall())
+                    last = records[-1].seq
+                if len(rows) < _BATCH:
+                    break
+            verifier.stray_index(seq for (seq,) in conn.execute(
+                "SELECT seq FROM audit_citizen WHERE seq <= ? OR seq > ?",
+                (state.anchor.seq, last)))
+            return Inspection(state, verifier.finish(state.head))
+        finally:
+            conn.execute("COMMIT")
+
+    async def state(self) -> ChainState:
+        return await self._run(self._snapshot, self._state)
+
+    def _snapshot(self, fn: Callable[[], T]) -> T:
+        self._conn.execute("BEGIN")
+        try:
+            return fn()
         finally:
             self._conn.execute("COMMIT")
 
-    async def purge_older_than(self, cutoff: dt.datetime) -> int:
-        return await self._run(self._write, lambda: self._purge(format_time(cutoff)))
+    def _state(self) -> ChainState:
+        conn = self._conn
+        head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        anchor = conn.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()
+        try:
+            identity = conn.execute("SELECT db_id FROM audit_identity WHERE id = 1").fetchone()
+        except sqlite3.OperationalError:  # a database from before identities (or one gutted)
+            identity = None
+        return ChainState(identity=identity[0] if identity else "",
+                          head=Anchor(*head) if head else Anchor(0, "missing"),
+                          anchor=Anchor(*anchor) if anchor else Anchor())
 
-    def _purge(self, cutoff: str) -> int:
+    async def hash_at(self, seq: int) -> str | None:
+        row = await self._run(lambda: self._conn.execute(
+            "SELECT hash FROM audit_record WHERE seq = ?", (seq,)).fetchone())
+        return None if row is None else str(row[0])
+
+    async def purge_older_than(self, cutoff: dt.datetime) -> int:
+        plan = await self.plan_purge(cutoff)
+        return 0 if plan is None else await self.purge_through(plan.anchor)
+
+    async def plan_purge(self, cutoff: dt.datetime) -> PurgePlan | None:
+        return await self._run(self._snapshot, lambda: self._plan(format_time(cutoff)))
+
+    def _plan(self, cutoff: str) -> PurgePlan | None:
         conn = self._conn
         (keep_from,) = conn.execute("SELECT MIN(seq) FROM audit_record WHERE at >= ?",
                                     (cutoff,)).fetchone()
@@ -152,11 +202,26 @@ class SqliteAuditStore:
         last = conn.execute("SELECT seq, hash, at FROM audit_record WHERE seq = ?",
                             (keep_from - 1,)).fetchone()
         if last is None:
-            return 0  # nothing older than the cutoff that is not already purged
+            return None  # nothing older than the cutoff that is not already purged
+        (first,) = conn.execute("SELECT MIN(seq) FROM audit_record").fetchone()
+        return PurgePlan(first=first, anchor=Anchor(last[0], last[1]), last_at=parse_time(last[2]))
+
+    async def purge_through(self, anchor: Anchor) -> int:
+        return await self._run(self._write, lambda: self._purge(anchor))
+
+    def _purge(self, anchor: Anchor) -> int:
+        conn = self._conn
+        last = conn.execute("SELECT hash, at FROM audit_record WHERE seq = ?",
+                            (anchor.seq,)).fetchone()
+        if last is None:
+            return 0  # already purged (another process, or an earlier attempt)
+        if last[0] != anchor.hash:
+            raise RuntimeError(f"audit record {anchor.seq} is not the one planned for purging")
         conn.execute("INSERT OR REPLACE INTO audit_anchor (id, seq, hash, last_at, purged_at) "
-                     "VALUES (1, ?, ?, ?, ?)", (*last, format_time(dt.datetime.now(dt.UTC))))
-        conn.execute("DELETE FROM audit_citizen WHERE seq <= ?", (last[0],))
-        return conn.execute("DELETE FROM audit_record WHERE seq <= ?", (last[0],)).rowcount
+                     "VALUES (1, ?, ?, ?, ?)",
+                     (anchor.seq, anchor.hash, last[1], format_time(dt.datetime.now(dt.UTC))))
+        conn.execute("DELETE FROM audit_citizen WHERE seq <= ?", (anchor.seq,))
+        return conn.execute("DELETE FROM audit_record WHERE seq <= ?", (anchor.seq,)).rowcount
 
     async def writable(self) -> bool:
         if self._closed:
@@ -180,6 +245,9 @@ def _connect(path: str, create: bool) -> sqlite3.Connection:
     conn = connect_durable(path)  # an acknowledged audit record survives power loss
     if create:
         conn.executescript(_SCHEMA)
+        # A nonce per database: checkpoints name it, so a database swapped for a fresh one shows.
+        conn.execute("INSERT OR IGNORE INTO audit_identity (id, db_id, created_at) VALUES (1, ?, ?)",
+                     (secrets.token_hex(16), format_time(dt.datetime.now(dt.UTC))))
     elif conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_head'").fetchone() is None:
         conn.close()
         raise LookupError(f"{path} is not an audit database")

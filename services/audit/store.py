@@ -15,14 +15,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
+from .chain import Anchor, ChainState, Inspection, PurgePlan, Vouched
 from .record import AuditEntry, AuditRecord, VerifyResult
 
 __all__ = [
     "DEFAULT_RETENTION",
     "AuditStore",
+    "ChainStore",
     "decode_cursor",
     "encode_cursor",
     "open_audit_store",
@@ -67,6 +70,32 @@ class AuditStore(Protocol):
     async def aclose(self) -> None: ...
 
 
+@runtime_checkable
+class ChainStore(AuditStore, Protocol):
+    """What signed checkpoints need beyond :class:`AuditStore` (both stores have it)."""
+
+    async def state(self) -> ChainState:
+        """Identity, head and anchor, from one snapshot."""
+        ...
+
+    async def hash_at(self, seq: int) -> str | None:
+        """The stored hash of record ``seq`` (``None`` when there is none)."""
+        ...
+
+    async def inspect(self, expected: Mapping[int, Vouched] | None = None) -> Inspection:
+        """Walk the chain and index (held against ``expected`` hashes) in one snapshot."""
+        ...
+
+    async def plan_purge(self, cutoff: dt.datetime) -> PurgePlan | None:
+        """What :meth:`purge_older_than` would drop, without dropping it."""
+        ...
+
+    async def purge_through(self, anchor: Anchor) -> int:
+        """Drop records up to ``anchor.seq``, refusing if that record's hash is not
+        ``anchor.hash``; 0 when they are already gone."""
+        ...
+
+
 def encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"a:{seq}".encode()).decode().rstrip("=")
 
@@ -100,7 +129,7 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def open_audit_store(url: str, *, create: bool = True) -> AuditStore:
+async def open_audit_store(url: str, *, create: bool = True) -> ChainStore:
     """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``postgresql://…``
     (``?schema=name`` picks the PostgreSQL schema, default ``onedoor_audit``).
 
