@@ -40,6 +40,7 @@ __all__ = [
     "PolicyOverride",
     "Retries",
     "Timeouts",
+    "WebhookCentreSettings",
     "demo_settings",
     "demo_urls",
 ]
@@ -128,7 +129,16 @@ class CentreSettings(_Strict):
     policy: PolicyOverride = PolicyOverride()
 
 
-class MediationSettings(CentreSettings):
+class WebhookCentreSettings(CentreSettings):
+    """A centre that calls the gateway back (``POST /webhooks/{centre}``). Each
+    callback is signed with ``webhook_secret``, a secret shared with that centre
+    alone (docs/operations.md, "Centre callbacks"); ``None``: every callback from
+    it is refused."""
+
+    webhook_secret: SecretStr | None = Field(default=None, min_length=16)
+
+
+class MediationSettings(WebhookCentreSettings):
     api_key: SecretStr = SecretStr(DEMO_API_KEY)
 
 
@@ -143,11 +153,11 @@ class PetitionsSettings(CentreSettings):
     pass
 
 
-class LitigationSettings(CentreSettings):
+class LitigationSettings(WebhookCentreSettings):
     client_id: str = DEMO_LITIGATION_CLIENT_ID  # sent as X-Client-Id
 
 
-class GovernanceSettings(CentreSettings):
+class GovernanceSettings(WebhookCentreSettings):
     graphql_path: str = "/graphql"
 
 

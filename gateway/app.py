@@ -38,7 +38,7 @@ from .persisted import PersistedQueries
 from .portal import portal_mount
 from .settings import GatewaySettings
 from .telemetry.core import Telemetry
-from .webhooks import FilingHolder
+from .webhooks import FilingHolder, Webhooks
 
 __all__ = ["create_app"]
 
@@ -94,6 +94,7 @@ def create_app(
     schema = build_schema(extensions, suggestions=settings.field_suggestions,
                           max_batch=settings.limits.max_batch, federation=settings.subgraph)
     filing = FilingHolder(FilingService(submissions, connectors, holder) if submissions else None)
+    webhooks = Webhooks.from_settings(settings.centres, filing)  # signed centre callbacks
     graphql = OneDoorGraphQL(
         schema,
         connectors,
@@ -163,7 +164,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            Route("/webhooks/{centre}", filing.webhook, methods=["POST"]),
+            Route("/webhooks/{centre}", webhooks.receive, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route(telemetry.settings.metrics_path, telemetry.endpoint),
@@ -183,5 +184,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.filing = filing  # tests and operators reach reconcile through it
+    app.state.webhooks = webhooks
     app.state.documents = documents
     return app

@@ -2,17 +2,24 @@
 
 Ports follow the demo layout (identity provider ``port+100``, centres
 ``port+101`` … ``port+105`` in ``Centre`` order); keys and databases live under
-the state directory, where ``onedoor token`` finds them again.
+the state directory, where ``onedoor token`` finds them again. Each centre with
+webhooks gets a fresh random secret, given to both sides (as an operator would
+configure a real centre and the gateway), and the gateway's callback URL, so
+``matterUpdates`` is live for every centre from the start.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import uvicorn
+from pydantic import SecretStr
 
 from connectors.settings import demo_settings
 from onedoor.model import Centre
@@ -21,7 +28,8 @@ from policy.personas import DEMO_AUDIENCE, PERSONAS, persona_claims
 from .runtime import build_gateway
 from .settings import AuditSettings, AuthSettings, GatewaySettings, IssuerSettings
 
-__all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_samples", "demo_settings_for", "run_demo"]
+__all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_samples", "demo_settings_for",
+           "register_webhooks", "run_demo"]
 
 EXAMPLE_QUERY = """\
 query Dashboard($id: String!) {
@@ -63,8 +71,16 @@ def demo_issuer(state_dir: Path) -> str:
 
 
 def demo_settings_for(
-    urls: dict[Centre, str], idp_url: str, state_dir: Path, port: int
+    urls: dict[Centre, str], idp_url: str, state_dir: Path, port: int,
+    webhook_secrets: Mapping[Centre, str] | None = None,
 ) -> GatewaySettings:
+    """The demo gateway's settings; ``webhook_secrets`` are the ones the sandbox
+    centres sign their callbacks with (without them, callbacks are refused)."""
+    centres = demo_settings(urls, idp_url)
+    for centre, secret in (webhook_secrets or {}).items():
+        key = centre.value.lower()
+        section = getattr(centres, key).model_copy(update={"webhook_secret": SecretStr(secret)})
+        centres = centres.model_copy(update={key: section})
     return GatewaySettings(
         mode="demo",
         port=port,
@@ -76,8 +92,25 @@ def demo_settings_for(
             audiences=(DEMO_AUDIENCE,),
         ),)),
         audit=AuditSettings(url=f"sqlite:///{state_dir / 'audit.sqlite'}"),
-        centres=demo_settings(urls, idp_url),
+        centres=centres,
     )
+
+
+async def register_webhooks(centre_urls: Mapping[Centre, str], gateway_url: str,
+                            centres: Collection[Centre]) -> dict[Centre, str]:
+    """Register ``{gateway_url}/webhooks/{centre}`` with each of ``centres`` (the ones
+    with webhooks) through the sandbox's ``POST /_sandbox/webhooks``; returns the URLs."""
+    registered: dict[Centre, str] = {}
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+        for centre in Centre:
+            if centre not in centres:
+                continue
+            callback = f"{gateway_url}/webhooks/{centre.value.lower()}"
+            response = await client.post(f"{centre_urls[centre]}/_sandbox/webhooks",
+                                         json={"url": callback})
+            response.raise_for_status()
+            registered[centre] = callback
+    return registered
 
 
 async def run_demo(
@@ -85,19 +118,27 @@ async def run_demo(
 ) -> None:
     from sandbox.idp import mint_token
     from sandbox.runner import run_sandbox
+    from sandbox.writes import WEBHOOK_CENTRES
 
+    # A fresh shared secret per centre with webhooks, configured on both sides.
+    hook_secrets = {c: secrets.token_hex(32) for c in Centre if c in WEBHOOK_CENTRES}
     async with run_sandbox(port, state_dir, seed=seed, matters=matters,
-                           latency_ms=latency_ms) as sb:
-        settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port)
+                           latency_ms=latency_ms, webhook_secrets=hook_secrets) as sb:
+        settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port,
+                                     webhook_secrets=hook_secrets)
         samples = demo_samples(sb.world)  # also offered by /portal/demo-tokens
         (state_dir / _STATE_FILE).write_text(json.dumps({"issuer": sb.idp_url, "port": port,
                                                          "samples": samples}))
         app = build_gateway(settings)
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))
+        # Callbacks wait for the centre's next status change, by when the gateway listens.
+        hooks = await register_webhooks(sb.urls, f"http://127.0.0.1:{port}", WEBHOOK_CENTRES)
         print(f"OneDoor demo — GraphiQL: http://127.0.0.1:{port}/graphql")
         for centre, url in sb.urls.items():
             print(f"centre {centre.value}: {url}")
+        for centre, callback in hooks.items():
+            print(f"webhook {centre.value}: {callback} (signed)")
         print(f"identity provider: {sb.idp_url}")
         for citizen in samples:
             print(f"sample citizen: {citizen}")

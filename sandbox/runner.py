@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
+import secrets
 import signal
 import socket
-from collections.abc import AsyncIterator, Collection, Generator
+from collections.abc import AsyncIterator, Collection, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from sandbox import governance, idp, legal, litigation, mediation, petitions
 from sandbox.client import get_stats, set_fault
 from sandbox.control import Control, SandboxMiddleware
 from sandbox.world import World
-from sandbox.writes import WriteStore
+from sandbox.writes import WEBHOOK_CENTRES, WriteStore
 
 __all__ = ["SERVERS", "Sandbox", "get_stats", "run_sandbox", "serve_forever", "set_fault"]
 
@@ -42,6 +44,8 @@ class Sandbox:
     state_dir: Path
     controls: dict[Centre, Control] = field(default_factory=dict)
     writes: WriteStore | None = None  # records created through the centres' write APIs
+    # what each centre with webhooks signs its callbacks with (the gateway needs the same)
+    webhook_secrets: dict[Centre, str] = field(default_factory=dict)
 
 
 class _Server(uvicorn.Server):
@@ -96,7 +100,9 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
                       now: dt.datetime | None = None, host: str = HOST,
                       public_host: str | None = None,
                       only: Collection[str] | None = None,
-                      rate_limit: float = 50.0) -> AsyncIterator[Sandbox]:
+                      rate_limit: float = 50.0,
+                      webhook_secrets: Mapping[Centre, str] | None = None,
+                      ) -> AsyncIterator[Sandbox]:
     """Serve the IdP on ``base_port+100`` and the centres on ``+101…+105``
     (``None``: free ephemeral ports); stop them all on exit. ``host`` is the bind
     address (``0.0.0.0`` in a container); ``public_host`` the name others reach
@@ -104,7 +110,9 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
     subset of :data:`SERVERS` (needs ``base_port``): one process per centre, as
     real centres are separate systems, each with the whole world and its own
     write overlay. ``rate_limit``: LITIGATION's requests per second (its token
-    bucket; 429 with ``Retry-After`` beyond)."""
+    bucket; 429 with ``Retry-After`` beyond). ``webhook_secrets``: what MEDIATION,
+    LITIGATION and GOVERNANCE sign their callbacks with; a centre not given one
+    makes a random one (``Sandbox.webhook_secrets`` holds them all)."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     names = list(SERVERS) if only is None else [n for n in SERVERS if n in set(only)]
@@ -125,7 +133,9 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
              for i, s in enumerate(SERVERS)]
     urls = [f"http://{name}:{port}" for port in ports]
     controls = {c: Control(c.value, latency_ms=latency_ms, jitter_ms=jitter_ms) for c in Centre}
-    writes = WriteStore(world)
+    given = webhook_secrets or {}
+    signing = {c: given.get(c) or secrets.token_hex(32) for c in Centre if c in WEBHOOK_CENTRES}
+    writes = WriteStore(world, webhook_secrets=signing)
     servers = [
         _Server(uvicorn.Config(_app(n, world, state_dir, urls[0], controls, writes, rate_limit),
                                log_level="warning", lifespan="off", http="h11",
@@ -141,7 +151,8 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
                 raise RuntimeError("a sandbox server stopped during start-up")
             await asyncio.sleep(0.01)
         yield Sandbox(urls=dict(zip(Centre, urls[1:], strict=True)), idp_url=urls[0],
-                      world=world, state_dir=state_dir, controls=controls, writes=writes)
+                      world=world, state_dir=state_dir, controls=controls, writes=writes,
+                      webhook_secrets=signing)
     finally:
         for server in servers:
             server.should_exit = True
@@ -153,8 +164,17 @@ async def run_sandbox(base_port: int | None, state_dir: Path, *, seed: int = 7,
 def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
                   matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
                   host: str = HOST, public_host: str | None = None,
-                  only: Collection[str] | None = None, rate_limit: float = 50.0) -> None:
-    """Blocking: run the sandbox until SIGINT/SIGTERM (``onedoor sandbox``)."""
+                  only: Collection[str] | None = None, rate_limit: float = 50.0,
+                  webhook_secrets: Mapping[Centre, str] | None = None) -> None:
+    """Blocking: run the sandbox until SIGINT/SIGTERM (``onedoor sandbox``).
+
+    Each centre's webhook secret comes from ``webhook_secrets``, else from the
+    environment (``ONEDOOR_SANDBOX__MEDIATION__WEBHOOK_SECRET``, … — never argv,
+    which ``ps`` shows), else is made up and printed for the gateway's
+    ``webhook_secret`` (as ``stripe listen`` prints its signing secret)."""
+    configured = {c: v for c in WEBHOOK_CENTRES
+                  if (v := os.environ.get(f"ONEDOOR_SANDBOX__{c.value}__WEBHOOK_SECRET"))}
+    configured.update(webhook_secrets or {})
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -164,13 +184,16 @@ def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
         async with run_sandbox(base_port, state_dir, seed=seed, matters=matters,
                                latency_ms=latency_ms, jitter_ms=jitter_ms, host=host,
                                public_host=public_host, only=only,
-                               rate_limit=rate_limit) as sb:
+                               rate_limit=rate_limit, webhook_secrets=configured) as sb:
             served = set(only or SERVERS)
             if IDP in served:
                 print(f"identity provider  {sb.idp_url}", flush=True)
             for centre, url in sb.urls.items():
                 if centre.value in served:
                     print(f"{centre.value:<18} {url}", flush=True)
+            for centre, secret in sb.webhook_secrets.items():
+                if centre.value in served and centre not in configured:
+                    print(f"{centre.value:<18} webhook secret (made up): {secret}", flush=True)
             await stop.wait()
 
     asyncio.run(main())

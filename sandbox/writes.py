@@ -15,10 +15,12 @@ same native link twice stores it once, which makes a retried write harmless.
 Status changes (``POST /_sandbox/matters/{id}/status``) exist so tests and demos
 can move a record along its native lifecycle; centres that have webhooks
 (MEDIATION, LITIGATION, GOVERNANCE) then call every registered URL back, as the
-real systems do. PETITIONS and LEGAL_SERVICES have none: the gateway must poll
-them. A created record changes in place; a generated one gets a :class:`Moved`
-overlay (its status now, the steps added, its closing time) that every renderer
-applies and that :meth:`WriteStore.search_world` honours in status filters.
+real systems do, each callback signed with the secret that centre shares with
+the gateway (``X-OneDoor-Signature``, API.md). PETITIONS and LEGAL_SERVICES have
+none: the gateway must poll them. A created record changes in place; a generated
+one gets a :class:`Moved` overlay (its status now, the steps added, its closing
+time) that every renderer applies and that :meth:`WriteStore.search_world`
+honours in status filters.
 
 >>> store = WriteStore(world)
 >>> record, replayed = store.add(Centre.MEDIATION, fields, key="k1")
@@ -27,9 +29,12 @@ applies and that :meth:`WriteStore.search_world` honours in status filters.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,10 +51,12 @@ from onedoor.regions import PROVINCE_ABBREVIATIONS
 from sandbox.lifecycle import STATUSES
 from sandbox.world import CENTRES, World, to_cst
 
-__all__ = ["WEBHOOK_CENTRES", "Moved", "WriteStore", "Written", "control_app"]
+__all__ = ["SIGNATURE_HEADER", "WEBHOOK_CENTRES", "Moved", "WriteStore", "Written", "control_app",
+           "signature"]
 
 WEBHOOK_CENTRES = frozenset({Centre.MEDIATION, Centre.LITIGATION, Centre.GOVERNANCE})
 _LEGAL_PREFIX = {"legal_aid": "FY", "consultation": "ZX"}
+SIGNATURE_HEADER = "X-OneDoor-Signature"
 
 
 @dataclass
@@ -87,10 +94,16 @@ class Moved:
 
 
 class WriteStore:
-    """Created records, idempotency keys and webhook subscriptions of all centres."""
+    """Created records, idempotency keys and webhook subscriptions of all centres.
 
-    def __init__(self, world: World) -> None:
+    ``webhook_secrets``: the secret each centre with webhooks signs its callbacks
+    with (configured on both sides, as with a real centre); a centre without one
+    sends them unsigned, and the gateway refuses them.
+    """
+
+    def __init__(self, world: World, webhook_secrets: Mapping[Centre, str] | None = None) -> None:
         self.world = world
+        self.webhook_secrets = dict(webhook_secrets or {})
         self.records: dict[Centre, dict[str, Written]] = {c: {} for c in Centre}
         self.keys: dict[tuple[Centre, str], str] = {}
         self.hooks: dict[Centre, list[str]] = {c: [] for c in Centre}
@@ -247,7 +260,8 @@ def control_app(centre: Centre, store: WriteStore, steps: dict[str, str],
         record.status = wanted
         record.steps.append((now, steps[wanted]))
         record.closed = now if wanted in closed else None
-        delivered = await _deliver(store.hooks[centre], _webhook_body(record))
+        delivered = await _deliver(store.hooks[centre], _webhook_body(record),
+                                   store.webhook_secrets.get(centre))
         return JSONResponse({"id": record.native_id, "status": wanted, "delivered": delivered})
 
     async def created(_: Request) -> Response:
@@ -261,13 +275,24 @@ def control_app(centre: Centre, store: WriteStore, steps: dict[str, str],
     ])
 
 
-async def _deliver(urls: list[str], body: dict[str, Any]) -> int:
-    """POST the callback to every URL; a receiver that fails does not stop the others."""
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    """``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``, as API.md specifies."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+async def _deliver(urls: list[str], body: dict[str, Any], secret: str | None) -> int:
+    """POST the callback to every URL, signed when the centre has a secret; a receiver
+    that fails does not stop the others. Each attempt is signed afresh (its own time)."""
+    payload = json.dumps(body, ensure_ascii=False).encode()
     delivered = 0
     async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
         for url in urls:
+            headers = {"Content-Type": "application/json"}
+            if secret is not None:
+                headers[SIGNATURE_HEADER] = signature(secret, payload, int(time.time()))
             try:
-                response = await client.post(url, json=body)
+                response = await client.post(url, content=payload, headers=headers)
                 delivered += response.status_code < 300
             except httpx.HTTPError:
                 continue

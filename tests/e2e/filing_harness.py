@@ -96,7 +96,8 @@ class Gateway:
 @contextlib.asynccontextmanager
 async def start_gateway(state_dir: Path) -> AsyncIterator[Gateway]:
     async with run_sandbox(None, state_dir, matters=3000) as sb:
-        settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port=8000)
+        settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port=8000,
+                                     webhook_secrets=sb.webhook_secrets)
         audit = await open_audit_store(settings.audit.url)
         store = await open_submission_store(f"sqlite:///{state_dir / 'submissions.sqlite'}")
         authenticate = build_authenticator(settings.auth)
