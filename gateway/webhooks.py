@@ -129,7 +129,7 @@ class Webhooks:
         self._secrets = dict(secrets)
         self._filing = filing
         self._tolerance = tolerance
-        self._clock = clock
+        self.clock = clock  # tests move it to replay a callback later
         self.buckets = {c: TokenBucket(rate, burst) for c in Centre}
         self._seen: dict[str, float] = {}  # digest → when it leaves the window
 
@@ -193,14 +193,14 @@ class Webhooks:
         if secret is None or not matched:
             raise _Refused(401, "WEBHOOK_SIGNATURE_INVALID", "the signature does not match",
                            _CHALLENGE)
-        if abs(self._clock() - timestamp) > self._tolerance:
+        if abs(self.clock() - timestamp) > self._tolerance:
             raise _Refused(401, "WEBHOOK_TIMESTAMP_STALE",
                            f"the signature is more than {self._tolerance} s old or ahead",
                            _CHALLENGE)
         return f"{centre.value}:{expected}"
 
     def _seen_before(self, digest: str) -> bool:
-        now = self._clock()
+        now = self.clock()
         while self._seen:  # oldest first: every entry lives the same time
             oldest = next(iter(self._seen))
             if self._seen[oldest] > now:
@@ -210,7 +210,7 @@ class Webhooks:
 
     def _remember(self, digest: str) -> None:
         # Kept for 2 × tolerance: t may be up to the tolerance ahead of now.
-        self._seen[digest] = self._clock() + 2 * self._tolerance
+        self._seen[digest] = self.clock() + 2 * self._tolerance
 
 
 _CHALLENGE = {"WWW-Authenticate": f'HMAC-SHA256 header="{SIGNATURE_HEADER}"'}
