@@ -94,9 +94,17 @@ class Matter(Node):
     region: Region = strawberry.field(description="发生地或受理地 / where it is registered")
     parties: list[Party] = strawberry.field(description="当事人 / parties")
     received_at: dt.datetime = strawberry.field(description="登记或受理时间 / received at")
-    due_at: dt.datetime | None = strawberry.field(description="法定或约定期限 / due by")
+    due_at: dt.datetime | None = strawberry.field(description=(
+        "当前适用期限届满时刻（期间按民法典第200-204条计算：开始当日不计入，末日为法定休假日的顺延，末日至24时）；"
+        "节假日安排尚未公布的年份为空 / when the governing deadline runs out (Civil Code Art.200-204: start day not "
+        "counted, a last day on a rest day moves past it, the last day ends at 24:00); null when the year's holiday "
+        "notice is not yet known"))
     closed_at: dt.datetime | None = strawberry.field(description="办结时间 / closed at")
-    overdue: bool = strawberry.field(description="是否超期 / past its deadline")
+    overdue: bool = strawberry.field(description=(
+        "是否超期：任一期限未按期完成（各期限以其自身事件计：受理、决定、指派、派遣或办结），"
+        "与 matters(filter:{overdue}) 及 overdue 清单同一规则 / whether any deadline was missed, each met by its "
+        "own event (acceptance, decision, assignment, dispatch or closing); the same rule as the `overdue` filter "
+        "and list"))
     events: list[MatterEvent] = strawberry.field(description="办理过程 / handling steps")
     record: strawberry.Private[MatterRecord]
 
@@ -157,7 +165,12 @@ class LegalServiceRequest(Matter):
         description="服务类型（LEGAL_AID 法律援助、CONSULTATION 法律咨询…） / service type"
     )
     decision_due_at: dt.datetime | None = strawberry.field(
-        description="法律援助审查决定期限（法律援助法第43条，7日） / legal-aid decision due"
+        description=("法律援助审查决定期限：申请后7日，以作出决定为准（法律援助法第43条） / legal-aid decision due: "
+                     "7 days after the application, met by the decision (Legal Aid Law Art.43)")
+    )
+    assignment_due_at: dt.datetime | None = strawberry.field(
+        description=("指派律师期限：决定给予援助后3日（法律援助法第43条）；未批准时为空 / lawyer assignment due: "
+                     "3 days after the grant (Legal Aid Law Art.43); null until granted")
     )
 
 
@@ -174,7 +187,11 @@ class Petition(Matter):
         description="转送交办期限：登记后15日（条例第22条） / accept-or-forward deadline"
     )
     handling_due_at: dt.datetime | None = strawberry.field(
-        description="办理期限：受理后60日，可延长30日（条例第34条） / handling deadline"
+        description=("办理期限：受理后60日，经批准延长的含延长期（条例第34条） / handling deadline: 60 days after "
+                     "acceptance, including an approved extension (Art.34)")
+    )
+    extension_days: int | None = strawberry.field(
+        description="经批准的延长办理天数（条例第34条，不超过30日），无则为0 / approved extension, days (≤ 30)"
     )
 
 

@@ -27,6 +27,7 @@ from connectors.base import Connector
 from gateway.app import create_app
 from gateway.demo import demo_settings_for
 from gateway.middleware import InvalidToken
+from gateway.settings import ConfigError, load_settings
 from gateway.webhooks import TokenBucket, Webhooks
 from onedoor.model import Centre
 from policy.principal import Principal
@@ -271,3 +272,21 @@ async def test_a_rate_limited_callback_is_not_remembered_as_delivered(gw: Gatewa
         gw.webhooks.buckets[Centre.MEDIATION] = TokenBucket(rate=1, burst=1)
         assert (await gw.post("mediation", raw, header)).status_code == 202
         assert await gw.reads_settle(before, 1) == 1
+
+
+def test_the_secret_is_a_per_centre_setting_that_never_prints(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "onedoor.production.toml"
+    monkeypatch.setenv("ONEDOOR_CENTRES__LITIGATION__WEBHOOK_SECRET", "s" * 32)
+    settings = load_settings(example)
+    assert settings.centres.litigation.webhook_secret is not None
+    assert settings.centres.litigation.webhook_secret.get_secret_value() == "s" * 32
+    assert settings.centres.mediation.webhook_secret is None  # not configured: refused
+    assert "s" * 32 not in repr(settings)
+    monkeypatch.setenv("ONEDOOR_CENTRES__PETITIONS__WEBHOOK_SECRET", "s" * 32)  # polled centre
+    with pytest.raises(ConfigError, match=r"centres\.petitions\.webhook_secret"):
+        load_settings(example)
+    monkeypatch.delenv("ONEDOOR_CENTRES__PETITIONS__WEBHOOK_SECRET")
+    monkeypatch.setenv("ONEDOOR_CENTRES__MEDIATION__WEBHOOK_SECRET", "short")
+    with pytest.raises(ConfigError, match=r"centres\.mediation\.webhook_secret"):
+        load_settings(example)
