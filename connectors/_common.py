@@ -15,10 +15,12 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import httpx
 
+from onedoor import deadlines, periods
 from onedoor.identifiers import InvalidIdentifier, normalise_resident_id
 from onedoor.model import (
     CATEGORIES,
@@ -63,6 +65,7 @@ __all__ = [
     "req_str",
     "transfer_table",
     "unique",
+    "with_deadlines",
 ]
 
 _T = TypeVar("_T")
@@ -208,8 +211,18 @@ def from_epoch_ms(ms: int) -> dt.datetime:
 
 def end_of_day(day: dt.date) -> dt.datetime:
     """A date-only deadline is met until the day is over: the instant it
-    passes is the next midnight CST (as the centres compute overdue)."""
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), CST)
+    passes is the next midnight CST (民法典 Art.203, :mod:`onedoor.periods`)."""
+    return periods.end_of_day(day)
+
+
+def with_deadlines(record: MatterRecord, **fields: str) -> MatterRecord:
+    """``record`` with ``due_at`` (and each ``extra`` field named in ``fields``, given as
+    field=deadline kind) counted by :mod:`onedoor.deadlines` from the record's own events —
+    not read from the centre's due-date fields, so dueAt, overdue and the overdue list
+    agree with each other and with the statute."""
+    dues = {d.rule.kind: d.due for d in deadlines.deadlines_of(record)}
+    extra = {**record.extra, **{name: dues.get(kind) for name, kind in fields.items()}}
+    return dataclasses.replace(record, due_at=deadlines.due_at(record), extra=MappingProxyType(extra))
 
 
 def to_cst(value: dt.datetime) -> dt.datetime:

@@ -73,6 +73,7 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "EVALUATED": (MatterStatus.CLOSED, "评价"),
 }
 _NATIVE_STATUSES = invert(STATUSES)
+_DISPATCHED = frozenset(("DISPATCHED", "HANDLING", "FEEDBACK", "CLOSED", "EVALUATED"))
 _EVENT_TYPES = {c: (c, *NON_DISPUTE_TYPES) if c == "其他" else (c,) for c in CATEGORIES}
 # (kind, system): MEDIATION and PETITION referrals name the system in the kind; a
 # transfer (转办/交办) names it in ``system``.
@@ -173,6 +174,10 @@ def parse_event(raw: Any) -> MatterRecord:
     e = as_dict(raw, "GridEvent")
     status, label = STATUSES[req_str(e, "status")]
     event_type = req_str(e, "eventType")
+    steps = tuple(
+        EventRecord(at=parse_iso(req_str(s, "at")), action=req_str(s, "step"), note=opt_str(s, "note"))
+        for s in (as_dict(x, "step") for x in as_list(e["steps"], "steps"))
+    )
     return MatterRecord(
         centre=CENTRE,
         native_id=req_str(e, "eventNo"),
@@ -190,17 +195,16 @@ def parse_event(raw: Any) -> MatterRecord:
         ),
         due_at=opt_time(e, "dueAt"),
         closed_at=opt_time(e, "closedAt"),
-        events=tuple(
-            EventRecord(at=parse_iso(req_str(s, "at")), action=req_str(s, "step"),
-                        note=opt_str(s, "note"))
-            for s in (as_dict(x, "step") for x in as_list(e["steps"], "steps"))
-        ),
+        events=steps,
         links=links_from(as_list(e["referrals"]), _LINKS, lambda r: (r.get("kind"), r.get("system")),
                          "refNo"),
         extra=MappingProxyType({
             "grid_code": req_str(e, "gridCode"),
             "event_type": event_type,
             "reporter": req_str(e, "reporter"),
+            # The dispatch limit (dueAt) is met by the dispatch (派遣), not by closing.
+            "dispatched_at": next((s.at for s in steps if s.action == "派遣"), None),
+            "dispatched": req_str(e, "status") in _DISPATCHED,
         }),
     )
 

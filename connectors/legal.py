@@ -40,7 +40,6 @@ from ._common import (
     chunks,
     collect_pages,
     decoding,
-    end_of_day,
     filter_params,
     invert,
     json_body,
@@ -54,6 +53,7 @@ from ._common import (
     req_str,
     transfer_table,
     unique,
+    with_deadlines,
 )
 from ._connector import SearchConnector, fan_out
 from ._writes import created_json, link_path, post_link
@@ -160,11 +160,16 @@ def _party(raw: Any, role: str) -> PartyRecord:
 def parse_application(raw: Any) -> MatterRecord:
     a = as_dict(raw, "application")
     status, label = STATUSES[req_str(a, "status")]
-    due = opt_str(a, "decision_due")
-    due_at = None if due is None else end_of_day(dt.date.fromisoformat(due))
+    events = tuple(
+        EventRecord(at=parse_iso(req_str(h, "at")), action=req_str(h, "event"), note=opt_str(h, "note"))
+        for h in (as_dict(x, "history") for x in as_list(a.get("history") or []))
+    )
+    # Art.43: the 7-day decision is met by approved/rejected, the 3-day assignment by assigned
+    # (``decision_due`` is the office's own date and is not read: onedoor.deadlines counts them).
+    decision = next((e for e in events if e.action in ("approved", "rejected")), None)
     parties = [_party(a["applicant"], "APPLICANT")]
     parties += [_party(p, "OTHER_PARTY") for p in as_list(a.get("other_parties") or [])]
-    return MatterRecord(
+    return with_deadlines(MatterRecord(
         centre=CENTRE,
         native_id=req_str(a, "application_no"),
         reference=req_str(a, "application_no"),
@@ -175,22 +180,19 @@ def parse_application(raw: Any) -> MatterRecord:
         region_code=req_str(a, "region_code"),
         received_at=parse_iso(req_str(a, "submitted_at")),
         parties=tuple(parties),
-        due_at=due_at,
         closed_at=opt_time(a, "closed_at"),
-        events=tuple(
-            EventRecord(at=parse_iso(req_str(h, "at")), action=req_str(h, "event"),
-                        note=opt_str(h, "note"))
-            for h in (as_dict(x, "history") for x in as_list(a.get("history") or []))
-        ),
+        events=events,
         links=links_from(a.get("links"), _LINKS,
                          lambda r: (r.get("target_system"), r.get("type")), "target_id"),
         extra=MappingProxyType({
             "service_type": req_str(a, "service_type").upper(),
-            "decision_due_at": due_at,
+            "decided_at": None if decision is None else decision.at,
+            "granted": decision is not None and decision.action == "approved",
+            "assigned_at": next((e.at for e in events if e.action == "assigned"), None),
             "is_minor": bool(opt_bool(a, "is_minor")),
             "external_ref": opt_str(a, "external_ref"),
         }),
-    )
+    ), decision_due_at="LEGAL_AID_DECISION", assignment_due_at="LEGAL_AID_ASSIGNMENT")
 
 
 def parse_batch(payload: Any, requested: Sequence[str] = ()) -> list[MatterRecord]:

@@ -37,7 +37,6 @@ from ._common import (
     chunks,
     collect_pages,
     decoding,
-    end_of_day,
     filter_params,
     invert,
     json_body,
@@ -50,6 +49,7 @@ from ._common import (
     to_cst,
     transfer_table,
     unique,
+    with_deadlines,
 )
 from ._connector import SearchConnector, fan_out
 from ._writes import created_json, link_path, post_link
@@ -196,13 +196,14 @@ def parse_case(raw: Any) -> MatterRecord:
     on a contract violation; callers wrap with :func:`decoding`)."""
     c = as_dict(raw, "case")
     status, label = STATUSES[req_str(c, "statusCode")]
-    deadline = opt_str(c, "deadline")
     mediation_type = opt_str(c, "mediationTypeCode")
     source = opt_str(c, "sourceCode")
     received = _time(c, "acceptTime")
     if received is None:
         raise ValueError("acceptTime missing")
-    return MatterRecord(
+    # ``deadline`` (the centre's 30-day date) is not read: one month is counted as a month
+    # (民法典 Art.202) by onedoor.deadlines.
+    return with_deadlines(MatterRecord(
         centre=CENTRE,
         native_id=req_str(c, "caseNo"),
         reference=req_str(c, "caseNo"),
@@ -213,7 +214,6 @@ def parse_case(raw: Any) -> MatterRecord:
         region_code=req_str(c, "regionCode"),
         received_at=received,
         parties=tuple(_party(p) for p in as_list(c.get("parties") or [], "parties")),
-        due_at=None if deadline is None else end_of_day(dt.date.fromisoformat(deadline)),
         closed_at=_time(c, "finishTime"),
         events=tuple(
             EventRecord(at=_time(e, "time") or received, action=req_str(e, "step"),
@@ -228,7 +228,7 @@ def parse_case(raw: Any) -> MatterRecord:
             "agreement_reached": opt_bool(c, "agreementReached"),
             "agreement_form": opt_str(c, "agreementForm"),
         }),
-    )
+    ))
 
 
 def parse_batch(payload: Any, requested: Sequence[str] = ()) -> list[MatterRecord]:

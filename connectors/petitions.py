@@ -2,9 +2,10 @@
 
 Quirks kept here: IDs stored as typed (some legacy 15-digit, some lowercase ``x``), so a
 citizen search sends every spelling and the mapping returns the canonical form; ``get_many``
-fans out one request per id, bounded by the centre's semaphore; date filters have day
-granularity. Whistle-blower flags (信访工作条例 Art.30) travel in ``extra["whistleblower_flags"]``,
-aligned with ``parties``, so the gateway can mask them."""
+fans out one request per id, bounded by the centre's semaphore; date filters are dates
+(``ksrq``/``jsrq``) made exact by the optional times ``kssj``/``jssj``. Whistle-blower flags
+(信访工作条例 Art.30) travel in ``extra["whistleblower_flags"]``, aligned with ``parties``, so
+the gateway can mask them."""
 
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ from ._common import (
     category_of,
     collect_offset_pages,
     decoding,
-    end_of_day,
     expect_status,
     filter_params,
     invert,
@@ -45,6 +45,7 @@ from ._common import (
     to_cst,
     transfer_table,
     unique,
+    with_deadlines,
 )
 from ._connector import SearchConnector, fan_out
 from ._writes import find_by_reference, post_link
@@ -110,7 +111,14 @@ def search_params(
     if query is None:
         return params
     filters = filter_params(query, _FILTERS)
-    return None if filters is None else params + filters
+    if filters is None:
+        return None
+    # ksrq/jsrq are dates; kssj/jssj (HHMMSS) make the bounds exact to the second, as every
+    # other centre's are (a bare jsrq would take in the rest of that day).
+    for name, moment in (("kssj", query.received_from), ("jssj", query.received_to)):
+        if moment is not None:
+            filters.append((name, to_cst(moment).strftime("%H%M%S")))
+    return params + filters
 
 
 def gl_entry(link: LinkRecord) -> tuple[str, str, str]:
@@ -198,15 +206,15 @@ def parse_record(x: Element) -> MatterRecord:
     if x.tag != "xfjl":
         raise ValueError(f"unexpected <{x.tag}>")
     status, label = STATUSES[_req(x, "zt")]
-    acceptance_due = _date(_text(x, "slqx"))
-    handling_due = _date(_text(x, "blqx"))
     closed = _date(_text(x, "bjrq"))
     accepted = _date(_text(x, "slrq"))
-    due = handling_due or acceptance_due  # once accepted, the 60-day clock is the one that counts
+    extension = _text(x, "yqts")  # 延期天数: an approved Art.34 extension
     parties, flags = _parties(x)
     channel = _req(x, "xfxs")
     petition_type = _req(x, "xflb")
-    return MatterRecord(
+    # The office's own slqx/blqx are not read: the deadlines are counted from slrq/bjrq and the
+    # extension by onedoor.deadlines (holidays, Art.34 extension), as dueAt and overdue need.
+    return with_deadlines(MatterRecord(
         centre=CENTRE,
         native_id=_req(x, "xfbh"),
         reference=_req(x, "xfbh"),
@@ -217,7 +225,6 @@ def parse_record(x: Element) -> MatterRecord:
         region_code=_req(x, "qhdm"),
         received_at=_at(_req(x, "djrq"), _text(x, "djsj")),
         parties=parties,
-        due_at=None if due is None else end_of_day(due),
         closed_at=None if closed is None else _at(closed.strftime("%Y%m%d"), None),
         events=tuple(
             EventRecord(at=_at(_req(jl, "rq"), _text(jl, "sj")), action=_req(jl, "dz"),
@@ -229,12 +236,12 @@ def parse_record(x: Element) -> MatterRecord:
             "channel": CHANNELS.get(channel, channel),
             "petition_type": PETITION_TYPES.get(petition_type, petition_type),
             "accepted_on": accepted,
-            "acceptance_due_at": None if acceptance_due is None else end_of_day(acceptance_due),
-            "handling_due_at": None if handling_due is None else end_of_day(handling_due),
+            "closed_on": closed,
+            "extension_days": int(_digits(extension, len(extension))) if extension else 0,
             "whistleblower_flags": flags,
             "external_ref": _text(x, "wbbh"),
         }),
-    )
+    ), acceptance_due_at="PETITION_ACCEPTANCE", handling_due_at="PETITION_HANDLING")
 
 
 def parse_item(content: bytes) -> MatterRecord:

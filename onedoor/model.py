@@ -123,7 +123,7 @@ class MatterRecord:
     region_code: str
     received_at: dt.datetime
     parties: tuple[PartyRecord, ...] = ()
-    due_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None  # the governing deadline (onedoor.deadlines.due_at)
     closed_at: dt.datetime | None = None
     events: tuple[EventRecord, ...] = ()
     links: tuple[LinkRecord, ...] = ()
@@ -134,12 +134,6 @@ class MatterRecord:
     @property
     def key(self) -> tuple[Centre, str]:
         return (self.centre, self.native_id)
-
-    def is_overdue(self, now: dt.datetime) -> bool:
-        if self.due_at is None:
-            return False
-        end = self.closed_at if self.closed_at is not None else now
-        return end > self.due_at
 
     def sort_key(self) -> tuple[float, str, str]:
         """Newest first, then a stable tie-break on centre and native id."""

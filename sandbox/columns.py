@@ -51,6 +51,7 @@ class Columns:
     closed: I64
     due: I64
     due2: I64
+    ext: npt.NDArray[np.int8]  # petitions: an approved handling extension, days (Art.34)
     status: npt.NDArray[np.int8]
     overdue: npt.NDArray[np.bool_]
     link: I64
@@ -128,12 +129,13 @@ def _finish(rng: np.random.Generator, people: Citizens, now: int, centre: I64, c
     n = len(centre)
     status = np.zeros(n, np.int64)
     acc_now, closed, due2 = (np.full(n, -1, np.int64) for _ in range(3))
+    ext = np.zeros(n, np.int64)
     overdue = np.zeros(n, bool)
     for c in range(5):
         idx = np.flatnonzero(centre == c)
         p = Plan(acc[idx], end[idx], due[idx], 0, alt[idx])
-        s, a, cl, d2, od = status_of(c, p, recv[idx], sub[idx], now, u[idx])
-        status[idx], acc_now[idx], closed[idx], due2[idx], overdue[idx] = s, a, cl, d2, od
+        s, a, cl, d2, od, ex = status_of(c, p, recv[idx], sub[idx], now, u[idx])
+        status[idx], acc_now[idx], closed[idx], due2[idx], overdue[idx], ext[idx] = s, a, cl, d2, od, ex
     village = people.village[citizen].astype(np.int64)
     codes, _ = village_table()
     _, county_rank = np.unique([c[:6] for c in codes], return_inverse=True)
@@ -162,6 +164,7 @@ def _finish(rng: np.random.Generator, people: Citizens, now: int, centre: I64, c
         other=other[order].astype(np.int32), village=village[order].astype(np.int16),
         category=cat[order].astype(np.int8), sub=sub[order].astype(np.int8), recv=recv[order],
         acc=acc_now[order], closed=closed[order], due=due[order], due2=due2[order],
+        ext=ext[order].astype(np.int8),
         status=status[order].astype(np.int8), overdue=overdue[order],
         link=np.where(linked >= 0, inverse[np.maximum(linked, 0)], -1),
         story=story_col[order].astype(np.int8), side=side[order].astype(np.int8),

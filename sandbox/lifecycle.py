@@ -9,15 +9,18 @@ agree: a closed matter has a closed date, an open one has none, and
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
+from onedoor import periods
 from onedoor.model import CATEGORIES
 
 __all__ = [
-    "CASE_TYPES", "EVENT_TYPES", "LIT_LIMIT_DAYS", "SERVICE_TYPES", "STATUSES", "XFLB", "Plan",
+    "CASE_TYPES", "EVENT_TYPES", "EXTENSION_DAYS", "LIT_LIMIT_DAYS", "SERVICE_TYPES", "STATUSES", "XFLB", "Plan",
     "plan", "status_of",
 ]
 
@@ -39,6 +42,7 @@ SERVICE_TYPES = ("consultation", "legal_aid", "notarization", "community_correct
 XFLB = ("JYYJ", "JJKG", "SSQJ")
 CASE_TYPES = ("民初", "民终", "执", "诉前调", "民特")
 LIT_LIMIT_DAYS = (180, 90, 180, 30, 18)
+EXTENSION_DAYS = 30  # 信访工作条例 Art.34: a handling period extended once, by at most 30 days
 EVENT_TYPES = (*CATEGORIES, "安全隐患", "社会治安", "环境卫生")
 SUB_WEIGHTS: tuple[tuple[float, ...], ...] = (
     (0.55, 0.2, 0.1, 0.15),  # mediation type RM XZ SF HY
@@ -60,10 +64,32 @@ class Plan:
     alt: B  # the "other" terminal outcome (ZZ, rejected, cancelled, …)
 
 
-def day_end(ts: I64, days: int | I64) -> I64:
-    """Start of the day after ``ts``'s CST calendar day plus ``days`` — a date deadline."""
+def day_end(ts: I64, days: int | I64 = 0, months: int = 0) -> I64:
+    """The end (24:00 CST) of the last day of a period of ``days`` days (or ``months``
+    months) from ``ts`` — counted as 民法典 Art.201–203 count it, by
+    :func:`onedoor.periods.last_day` (the start day not counted, a month to the
+    corresponding day, a last day on a rest day moved past the rest). Like any
+    centre's system, a year whose holiday notice is not out yet is counted
+    without rest days. Vectorised over the distinct (day, days) pairs."""
+    ts = np.asarray(ts, np.int64)
     local_day = (ts + 8 * 3600) // DAY
-    return np.asarray((local_day + days + 1) * DAY - 8 * 3600, dtype=np.int64)
+    span = np.broadcast_to(np.asarray(days, np.int64), ts.shape)
+    pairs, inverse = np.unique(np.stack([local_day, span]).reshape(2, -1), axis=1, return_inverse=True)
+    ends = np.fromiter((_end(int(d), int(n), months) for d, n in pairs.T), np.int64, pairs.shape[1])
+    return np.asarray(ends[inverse.reshape(-1)].reshape(ts.shape), np.int64)
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+@lru_cache(maxsize=65_536)
+def _end(day: int, days: int, months: int) -> int:
+    start = _EPOCH + dt.timedelta(days=day)
+    try:
+        last = periods.last_day(start, days=days, months=months)
+    except periods.DeadlineUnknown:
+        last = periods.add_days(periods.add_months(start, months), days)
+    return int(periods.end_of_day(last).timestamp())
 
 
 def plan(centre: int, recv: I64, sub: I64, cat: I64, u: npt.NDArray[np.float64],
@@ -77,7 +103,7 @@ def plan(centre: int, recv: I64, sub: I64, cat: I64, u: npt.NDArray[np.float64],
     if centre == 0:  # mediation: registered = accepted, about a month
         acc = recv.copy()
         end = recv + ((2 + 40 * u[:, 0] ** 1.4) * DAY).astype(np.int64)
-        due = day_end(recv, 30)
+        due = day_end(recv, months=1)  # 一般在一个月内调结, counted as a month (Art.202)
     elif centre == 1:  # legal services: decision, then service
         quick = np.where(sub == 1, 0.2 + 8.0 * u[:, 0], 0.05 + 2.0 * u[:, 0])
         acc = recv + (quick * DAY).astype(np.int64)
@@ -111,8 +137,9 @@ def plan(centre: int, recv: I64, sub: I64, cat: I64, u: npt.NDArray[np.float64],
 
 
 def status_of(centre: int, p: Plan, recv: I64, sub: I64, now: int,
-              u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int8], I64, I64, I64, B]:
-    """(status index, acc or -1, closed or -1, second deadline or -1, overdue) at ``now``."""
+              u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int8], I64, I64, I64, B, I64]:
+    """(status index, acc or -1, closed or -1, second deadline or -1, overdue, extension days)
+    at ``now``."""
     done = p.end <= now
     reached = p.acc <= now
     age = now - recv
@@ -143,10 +170,13 @@ def status_of(centre: int, p: Plan, recv: I64, sub: I64, now: int,
     acc = np.where(reached, p.acc, -1)
     closed = np.where(done, p.end, -1)
     second = np.full(len(recv), -1, dtype=np.int64)
+    ext = np.zeros(len(recv), dtype=np.int64)
     if centre == 2:
-        second = np.where(reached & ~p.alt, day_end(p.acc, 60), -1)
+        # Half of the petitions that need more than 60 days get the once-only extension (Art.34).
+        ext = np.where(reached & ~p.alt & (p.end - p.acc > 60 * DAY) & (u[:, 2] >= 0.5), EXTENSION_DAYS, 0)
+        second = np.where(reached & ~p.alt, day_end(np.where(reached, p.acc, recv), 60 + ext), -1)
     overdue = _overdue(centre, p, acc, closed, second, now)
-    return status.astype(np.int8), acc, closed, second, overdue
+    return status.astype(np.int8), acc, closed, second, overdue, ext
 
 
 def _overdue(centre: int, p: Plan, acc: I64, closed: I64, second: I64, now: int) -> B:

@@ -131,6 +131,7 @@ def petitions_spec() -> J:
     xml = {"type": "string", "description": "UTF-8 XML, see sandbox/API.md"}
     params = [_param(n, _STR, repeat=True) for n in ("sfzh", "qhdm", "zt", "lb", "nrfl")] + [
         _param("ksrq", _STR, "YYYYMMDD"), _param("jsrq", _STR, "YYYYMMDD"),
+        _param("kssj", _STR, "HHMMSS (with ksrq)"), _param("jssj", _STR, "HHMMSS (with jsrq)"),
         _param("cq", {"enum": ["0", "1"]}), _param("start", _INT),
         _param("rows", {"type": "integer", "maximum": 50})]
     paths = {

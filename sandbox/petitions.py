@@ -60,6 +60,7 @@ def render_record(world: World, m: Matter) -> ET.Element:
     _add(root, "slqx", _date(m.due - 1 if m.due is not None else None))
     _add(root, "blqx", _date(m.due2 - 1 if m.due2 is not None else None))
     _add(root, "bjrq", _date(m.closed))
+    _add(root, "yqts", str(m.extension_days) if m.extension_days else "")
     xfr = ET.SubElement(root, "xfr")
     for tag, text in (("xm", m.citizen.name), ("sfzh", m.stored_id), ("dh", m.citizen.phone),
                       ("dz", m.citizen.address)):
@@ -104,14 +105,15 @@ def _error(code: str, status: int, message: str | None = None) -> Response:
     return _xml(root, status)
 
 
-def _day(raw: str | None, name: str, *, end: bool) -> int | None:
+def _day(raw: str | None, name: str, *, end: bool, time: str | None = None) -> int | None:
+    """A date bound, inclusive; with ``time`` (HHMMSS, ``kssj``/``jssj``) exact to the second."""
     if raw is None or raw == "":
         return None
     try:
-        day = dt.datetime.strptime(raw, "%Y%m%d").replace(tzinfo=CST)
+        day = dt.datetime.strptime(raw + (time or ""), "%Y%m%d%H%M%S" if time else "%Y%m%d").replace(tzinfo=CST)
     except ValueError:
-        raise BadRequest(f"{name} must be YYYYMMDD") from None
-    return int(day.timestamp()) + (86_399 if end else 0)
+        raise BadRequest(f"{name} must be YYYYMMDD (and its time HHMMSS)") from None
+    return int(day.timestamp()) + (86_399 if end and not time else 0)
 
 
 def _text(el: ET.Element | None, tag: str) -> str | None:
@@ -226,9 +228,9 @@ def create_app(world: World, *, writes: WriteStore | None = None) -> Starlette:
                 statuses=codes(many("zt"), STATUSES[2], "zt"),
                 subs=codes(many("lb"), XFLB, "lb"),
                 categories=codes(many("nrfl"), CATEGORIES, "nrfl"),
-                received_from=_day(q.get("ksrq"), "ksrq", end=False),
-                received_to=_day(q.get("jsrq"), "jsrq", end=True),
-                overdue=True if q.get("cq") == "1" else None,
+                received_from=_day(q.get("ksrq"), "ksrq", end=False, time=q.get("kssj")),
+                received_to=_day(q.get("jsrq"), "jsrq", end=True, time=q.get("jssj")),
+                overdue={"1": True, "0": False}.get(q.get("cq") or ""),
             )
         except BadRequest as exc:
             return _error("BAD_REQUEST", 400, str(exc))

@@ -67,6 +67,7 @@ class Matter:
     closed: int | None
     due: int | None
     due2: int | None
+    extension_days: int  # petitions: an approved Art.34 extension, in ``due2`` already
     overdue: bool
     story: int  # index into sandbox.columns.STORIES, or -1
     side: int  # 0 = end A of the story, 1 = end B
@@ -193,6 +194,7 @@ class World:
             status=STATUSES[c][int(cols.status[row])], received=int(cols.recv[row]),
             accepted=opt(cols.acc[row]), closed=opt(cols.closed[row]),
             due=int(cols.due[row]) if cols.due[row] < 2**60 else None, due2=opt(cols.due2[row]),
+            extension_days=int(cols.ext[row]),
             overdue=bool(cols.overdue[row]), story=int(cols.story[row]),
             side=int(cols.side[row]), partner_id=self.native_id(link) if link >= 0 else None,
             partner_row=link if link >= 0 else None, tie=int(cols.tie[row]),

@@ -1,7 +1,7 @@
 """``overdue`` and ``escalations``: the dispatcher's work lists.
 
-``overdue`` lists open matters past a statutory deadline (rules and day counts
-in :mod:`schema.deadlines`); ``escalations`` follows cross-centre links from
+``overdue`` lists open matters with a missed deadline (rules and day counts
+in :mod:`onedoor.deadlines` and :mod:`onedoor.periods`); ``escalations`` follows cross-centre links from
 grid events and mediations registered in a period (grid → mediation →
 petition or court), for the monthly analysis (月研判). Both need ``stats:read``
 and a region inside the caller's jurisdiction, and both show references,
@@ -22,7 +22,7 @@ from onedoor.model import CST, LinkRelation, MatterRecord
 from onedoor.model import Centre as DomainCentre
 
 from .context import RequestContext
-from .deadlines import DayCount, Overdue, overdue_of
+from .deadlines import Overdue, day_count, overdue_of
 from .enums import Centre, MatterStatus
 from .fetch import report
 from .gather import OPEN, check_region, period, region_name, region_records
@@ -31,7 +31,6 @@ from .scopes import requires_scopes
 
 __all__ = ["EscalationChain", "EscalationStep", "OverdueItem", "OverdueQuery"]
 
-_DAY_COUNTS = {DayCount.CALENDAR_DAYS: "CALENDAR_DAYS", DayCount.ELAPSED_TIME: "ELAPSED_TIME"}
 _FOLLOW = (LinkRelation.REFERRED_TO, LinkRelation.ESCALATED_TO, LinkRelation.CONFIRMED_BY)
 
 
@@ -46,16 +45,17 @@ class OverdueItem:
     centre_status: str = strawberry.field(description="中心状态 / the centre's own status")
     received_at: dt.datetime = strawberry.field(description="登记时间 / registered at")
     deadline_kind: str = strawberry.field(description=(
-        "时限类型 / which deadline: PETITION_ACCEPTANCE, PETITION_HANDLING, LEGAL_AID_DECISION, MEDIATION, "
-        "GRID_DISPATCH"))
+        "时限类型 / which deadline: PETITION_ACCEPTANCE, PETITION_HANDLING, LEGAL_AID_DECISION, "
+        "LEGAL_AID_ASSIGNMENT, MEDIATION, LITIGATION, GRID_DISPATCH"))
     due_at: dt.datetime = strawberry.field(description="时限届满时刻 / the instant the deadline passed")
     days_overdue: int = strawberry.field(description="超期天数 / days past the deadline")
     statute: str = strawberry.field(description="依据 / the statute, e.g. 信访工作条例 第二十二条")
     statute_en: str = strawberry.field(description="依据（英文） / the statute in English")
     day_count: str = strawberry.field(description=(
-        "计日方式：CALENDAR_DAYS 自然日（开始当日不计入） / ELAPSED_TIME 按时计 — how days are counted"))
+        "计日方式：CALENDAR_DAYS 按日、CALENDAR_MONTHS 按月（民法典第二百零一至二百零三条：开始当日不计入，"
+        "末日逢法定休假日顺延，至24时止） / ELAPSED_TIME 按时计（中心自报届满时刻） — how the period is counted"))
     extension_days: int = strawberry.field(description=(
-        "法定可延长天数（须经批准，中心记录未载明延长） / extension the statute allows once approved"))
+        "已批准并计入期限的延长天数（信访条例第三十四条，不超过30日） / an approved extension already in dueAt"))
 
 
 @strawberry.type(description="升级链中的一步 / one step of an escalation chain")
@@ -83,9 +83,10 @@ def _item(o: Overdue) -> OverdueItem:
     return OverdueItem(
         id=strawberry.ID(encode_id(r.centre, r.native_id)), centre=Centre[r.centre.value], reference=r.reference,
         category=r.category, region_code=r.region_code, region_name=region_name(r.region_code),
-        centre_status=r.centre_status, received_at=r.received_at, deadline_kind=o.deadline.kind,
-        due_at=o.due, days_overdue=o.days_overdue, statute=o.deadline.statute, statute_en=o.deadline.statute_en,
-        day_count=_DAY_COUNTS[o.deadline.count], extension_days=o.deadline.extension_days)
+        centre_status=r.centre_status, received_at=r.received_at, deadline_kind=o.deadline.rule.kind,
+        due_at=o.due, days_overdue=o.days_overdue, statute=o.deadline.rule.statute,
+        statute_en=o.deadline.rule.statute_en, day_count=day_count(o.deadline.rule).value,
+        extension_days=o.deadline.extension_days)
 
 
 def _step(r: MatterRecord) -> EscalationStep:
@@ -112,8 +113,9 @@ async def _chain(ctx: RequestContext, root: MatterRecord) -> list[MatterRecord]:
 class OverdueQuery:
     @strawberry.field(
         description=(
-            "超期事项清单（信访15日受理/60日办结、法援7日决定、调解约一个月、网格派遣时限），按超期天数倒序 / "
-            "open matters past a statutory deadline, most overdue first"),
+            "超期事项清单：未办结且有任一期限未按期完成（信访15日受理/60日办结、法援7日决定/3日指派、调解一个月、"
+            "法院审限、网格派遣时限），与 Matter.overdue 同一规则，按超期天数倒序 / open matters with a missed "
+            "deadline (the same rule as Matter.overdue), most overdue first"),
         extensions=[requires_scopes(["stats:read"])],
     )
     async def overdue(self, info: strawberry.Info, region_code: str,
@@ -123,7 +125,7 @@ class OverdueQuery:
         when = (as_of or ctx.now).astimezone(CST)
         path = info.path.as_list()
         centres = [c for c in (DomainCentre.PETITIONS, DomainCentre.LEGAL_SERVICES, DomainCentre.MEDIATION,
-                               DomainCentre.GOVERNANCE) if c in ctx.connectors]
+                               DomainCentre.LITIGATION, DomainCentre.GOVERNANCE) if c in ctx.connectors]
         query = ListQuery(region_prefixes=(prefix,), statuses=OPEN)
         results = await asyncio.gather(*(region_records(ctx, c, query) for c in centres), return_exceptions=True)
         found = []

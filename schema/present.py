@@ -1,18 +1,25 @@
 """Turn a cached, caller-independent record into what this caller may see.
 
-This is the one place where personal data leaves the gateway, so masking
-happens here, on every path (matters, links, timelines, citizens): without
-``pii:read`` names, ID numbers, phones and addresses are masked; whistle-blowers
-in 检举控告 petitions (信访工作条例 Art.30) and minors in community correction
-(社区矫正法 Art.54) are masked whatever the scopes.
+Objects are built here with raw values and each person's
+:class:`~policy.disclosure.Protections`; the fields themselves disclose
+(:mod:`schema.disclosed`), so masking happens on every path that resolves a
+personal-data field — matters, links, timelines, traces, citizens. Whistle-blowers
+in 检举控告 petitions (信访工作条例 Art.30) and minors (社区矫正法 Art.54) are
+masked whatever the scopes.
+
+:func:`confidential_access` is the one gate for reaching a confidential record
+through a person or a link; a reach through ``petitions:confidential`` is noted
+for the audit stage.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from onedoor.model import MatterRecord, PartyKind, PartyRecord
-from policy import masking
+from onedoor import deadlines
+from onedoor.model import MatterRecord, PartyRecord
+from policy.disclosure import Access, Protections, access, protections_of
+from services.audit import Decision
 
 from .context import RequestContext
 from .enums import Centre, MatterStatus
@@ -21,41 +28,39 @@ from .matter import MATTER_TYPES, Matter, MatterEvent, Party
 from .matter import PartyKind as SchemaPartyKind
 from .region import region_of
 
-__all__ = ["present", "present_party"]
-
-_PII_FIELDS = ("Party.name", "Party.idNumber", "Party.phone", "Party.address")
+__all__ = ["confidential_access", "present", "present_party"]
 
 
-def present_party(party: PartyRecord, ctx: RequestContext, *, protected: bool) -> Party:
-    person = party.kind is PartyKind.PERSON
-    own = party.id_number is not None and party.id_number == ctx.principal.citizen_id
-    clear = not protected and (own or ctx.principal.has("pii:read"))
-    if clear and person:
-        ctx.unmasked_fields.update(_PII_FIELDS)
-    show = clear or not person
+def present_party(party: PartyRecord, protections: Protections) -> Party:
     return Party(
         role=party.role,
         kind=SchemaPartyKind[party.kind.name],
-        name=party.name if show else masking.mask_name(party.name),
-        id_number=party.id_number if clear or party.id_number is None
-        else masking.mask_id_number(party.id_number),
-        phone=party.phone if clear or party.phone is None else masking.mask_phone(party.phone),
-        address=party.address if clear or party.address is None
-        else masking.mask_address(party.address),
+        name=party.name,
+        id_number=party.id_number,
+        phone=party.phone,
+        address=party.address,
         organisation_code=party.org_code,
+        protections=protections,
     )
 
 
-def _protected_flags(record: MatterRecord) -> tuple[bool, ...]:
-    if record.extra.get("is_minor"):
-        return (True,) * len(record.parties)
-    flags = tuple(bool(f) for f in record.extra.get("whistleblower_flags", ()))
-    return flags + (False,) * (len(record.parties) - len(flags))
+def confidential_access(record: MatterRecord, ctx: RequestContext,
+                        path: list[str | int]) -> Access:
+    """Whether the caller reaches ``record`` through a person or a link; a reach
+    through the confidential scope is recorded as an ``allow`` decision."""
+    found = access(protections_of(record), ctx.principal)
+    if found is Access.SCOPE:
+        decision = Decision("allow", "confidential_record",
+                            field=".".join(str(p) for p in path if isinstance(p, str)) or None,
+                            centre=record.centre.value)
+        if decision not in ctx.decisions:
+            ctx.decisions.append(decision)
+    return found
 
 
 def present(record: MatterRecord, ctx: RequestContext) -> Matter:
     cls = MATTER_TYPES[record.centre]
-    protected = _protected_flags(record)
+    protections = protections_of(record)
     # The audit record names every person whose data this answer carries.
     ctx.citizens_touched.update(p.id_number for p in record.parties if p.id_number)
     ctx.centres_returned.add(record.centre)
@@ -71,13 +76,13 @@ def present(record: MatterRecord, ctx: RequestContext) -> Matter:
         "centre_status": record.centre_status,
         "region": region_of(record.region_code),
         "parties": [
-            present_party(p, ctx, protected=flag)
-            for p, flag in zip(record.parties, protected, strict=True)
+            present_party(p, guard)
+            for p, guard in zip(record.parties, protections.parties, strict=True)
         ],
         "received_at": record.received_at,
         "due_at": record.due_at,
         "closed_at": record.closed_at,
-        "overdue": record.is_overdue(ctx.now),
+        "overdue": deadlines.is_overdue(record, ctx.now),
         "events": [MatterEvent(at=e.at, action=e.action, note=e.note) for e in record.events],
         "record": record,
     }
@@ -91,8 +96,8 @@ def present(record: MatterRecord, ctx: RequestContext) -> Matter:
 
 _SPECIFIC: dict[str, tuple[str, ...]] = {
     "MediationCase": ("mediation_type", "source", "agreement_reached"),
-    "LegalServiceRequest": ("service_type", "decision_due_at"),
-    "Petition": ("channel", "petition_type", "acceptance_due_at", "handling_due_at"),
+    "LegalServiceRequest": ("service_type", "decision_due_at", "assignment_due_at"),
+    "Petition": ("channel", "petition_type", "acceptance_due_at", "handling_due_at", "extension_days"),
     "CourtCase": ("case_number", "court", "procedure"),
     "GridEvent": ("grid_code", "event_type", "reporter"),
 }

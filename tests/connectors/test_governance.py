@@ -32,7 +32,7 @@ def test_parse_search_maps_events() -> None:
         (LinkRelation.ESCALATED_TO, Centre.PETITIONS),
     }
     assert dict(dispute.extra) == {"grid_code": "632301001002-03", "event_type": "劳动争议",
-                                   "reporter": "网格员卓玛"}
+                                   "reporter": "网格员卓玛", "dispatched_at": None, "dispatched": True}
     assert hazard.category == "其他" and hazard.extra["event_type"] == "安全隐患"
     assert hazard.status is MatterStatus.CLOSED
 

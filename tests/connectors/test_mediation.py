@@ -33,7 +33,9 @@ def test_parse_search_maps_every_field() -> None:
     assert open_.status is MatterStatus.IN_PROGRESS
     assert open_.centre_status == "先行调解"
     assert open_.received_at == dt.datetime(2024, 3, 5, 9, 30, tzinfo=CST)
-    assert open_.due_at == dt.datetime(2024, 4, 5, 0, 0, tzinfo=CST)  # deadline day included
+    # One month from 03-05 is 04-05, in the Qingming rest (04-04…04-06); 04-07 is a 调休 working day,
+    # which ends at 24:00 (民法典 Art.202, 203). The centre's own ``deadline`` is not read.
+    assert open_.due_at == dt.datetime(2024, 4, 8, 0, 0, tzinfo=CST)
     assert open_.closed_at is None
     applicant, respondent = open_.parties
     assert (applicant.role, applicant.id_number, applicant.phone) == ("APPLICANT", A, "13800000000")

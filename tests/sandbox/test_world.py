@@ -9,6 +9,7 @@ import pytest
 
 from onedoor.identifiers import normalise_resident_id
 from onedoor.model import CST, Centre
+from onedoor.periods import last_day
 from sandbox.columns import STORIES
 from sandbox.lifecycle import STATUSES
 from sandbox.mediation import render_case
@@ -82,11 +83,14 @@ def test_petition_deadlines(world: World) -> None:
         m = world.matter(row)
         received = dt.datetime.fromtimestamp(m.received, CST).date()
         assert m.due is not None
-        assert dt.datetime.fromtimestamp(m.due - 1, CST).date() == received + dt.timedelta(15)
+        # Counted by onedoor.periods (民法典 Art.201-203): a last day on a rest day moves past it.
+        assert dt.datetime.fromtimestamp(m.due - 1, CST).date() == last_day(received, days=15)
         if m.due2 is not None:
             assert m.accepted is not None
             accepted = dt.datetime.fromtimestamp(m.accepted, CST).date()
-            assert dt.datetime.fromtimestamp(m.due2 - 1, CST).date() == accepted + dt.timedelta(60)
+            handling = 60 + m.extension_days  # an approved Art.34 extension, at most 30 days
+            assert m.extension_days in (0, 30)
+            assert dt.datetime.fromtimestamp(m.due2 - 1, CST).date() == last_day(accepted, days=handling)
 
 
 def test_links_are_symmetric_and_follow_the_stories(world: World) -> None:
