@@ -26,9 +26,10 @@ from connectors.base import Connector
 from connectors.health import centre_statuses
 from onedoor.model import Centre
 from schema import ExtensionFactory, build_schema
-from services.audit import AuditStore, open_audit_store
+from services.audit import AuditStore, Checkpointer, open_audit_store
 from services.filing import FilingService, Reconciler, SubmissionStore, open_submission_store
 
+from .checkpoints import open_checkpointer
 from .graphql_app import OneDoorGraphQL
 from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .operation.audit import AuditTrail
@@ -52,14 +53,16 @@ class _AuditHolder:
         self.store = store
 
 
-async def _retention_loop(holder: _AuditHolder, days: int) -> None:
-    """Purges records past the retention period (PIPL Art.56: ≥ 3 years) once a day."""
+async def _retention_loop(holder: _AuditHolder, days: int, signed: Checkpointer | None) -> None:
+    """Purges records past the retention period (PIPL Art.56: ≥ 3 years) once a day;
+    with checkpoints on, each purge is signed first so verify can tell it from tampering."""
     while True:
         store = holder.store
         if store is not None:
             cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
             try:
-                purged = await store.purge_older_than(cutoff)
+                purged = await (signed.purge_expired() if signed is not None
+                                else store.purge_older_than(cutoff))
                 if purged:
                     log.info("audit retention purged %d records", purged)
             except Exception as exc:
@@ -126,8 +129,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(started: Starlette) -> AsyncIterator[None]:
         opened = holder.store is None
+        audit_store = audit
         if opened:
-            holder.store = telemetry.audit(await open_audit_store(settings.audit.url))
+            audit_store = await open_audit_store(settings.audit.url)
+            holder.store = telemetry.audit(audit_store)
+        checkpointer = open_checkpointer(audit_store, settings)  # None: checkpoints off
         if filing.service is None:  # submissions table beside the state (same URL convention)
             url = settings.submissions.url or f"sqlite:///{settings.state_dir / 'submissions.sqlite'}"
             store = await open_submission_store(url)
@@ -140,7 +146,10 @@ def create_app(
         start = getattr(authenticate, "start", None)
         if start is not None:
             await start()
-        retention = asyncio.create_task(_retention_loop(holder, settings.audit.retention_days))
+        retention = asyncio.create_task(_retention_loop(holder, settings.audit.retention_days,
+                                                        checkpointer))
+        if checkpointer is not None:
+            checkpointer.start()
         reconciler.start()
         try:
             yield
@@ -149,6 +158,8 @@ def create_app(
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
+            if checkpointer is not None:
+                await checkpointer.stop()  # signs the head one last time
             close = getattr(authenticate, "aclose", None)
             if close is not None:
                 await close()

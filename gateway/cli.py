@@ -6,7 +6,8 @@
     onedoor serve --config FILE [--workers N]             the gateway against configured centres
     onedoor schema                                        print the SDL
     onedoor token [--persona P] [...]                     a demo token (demo state dir only)
-    onedoor audit verify [--state-dir DIR | --config F]   check the audit hash chain
+    onedoor audit verify [--state-dir DIR | --config F]   check the audit chain and its checkpoints
+                         [--witness PATH] [--public-key PEM]
     onedoor config check FILE                             validate a config without starting
 """
 
@@ -116,10 +117,16 @@ def _parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_sub.add_parser("verify", help="verify the hash chain")
+    verify = audit_sub.add_parser(
+        "verify", help="verify the hash chain, its index and the signed checkpoints")
     where = verify.add_mutually_exclusive_group()
     where.add_argument("--state-dir", type=Path, default=None)
     where.add_argument("--config", type=Path, default=None)
+    verify.add_argument("--witness", type=Path, default=None,
+                        help="the checkpoint witness (file or directory) to hold the chain against")
+    verify.add_argument("--public-key", type=Path, default=None,
+                        help="PEM key the checkpoints must be signed with (default: the configured "
+                             "signing key, else the key the witness names)")
 
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)

@@ -157,22 +157,50 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from gateway.settings import ConfigError, load_settings
-    from services.audit import verify_store
+    """``onedoor audit verify``: the chain, its per-citizen index and the signed checkpoints.
 
+    The witness and key come from ``--config`` (``[audit] witness`` / ``signing_key``) or
+    the state directory; ``--witness`` and ``--public-key`` override. A witness that is
+    named (or a configured signing key) must exist; a state directory without one is
+    checked chain-only, with a warning.
+    """
+    import datetime as dt
+
+    from gateway.settings import AuditSettings, ConfigError, load_settings
+    from services.audit import FileWitness, load_public_key, verify_audit
+
+    state_dir: Path = args.state_dir or Path(".onedoor")
+    audit = AuditSettings(url=f"sqlite:///{state_dir / 'audit.sqlite'}")
     if args.config is not None:
         try:
-            url = load_settings(args.config).audit.url
+            settings = load_settings(args.config)
         except ConfigError as exc:
             return _fail(str(exc))
-    else:
-        state_dir: Path = args.state_dir or Path(".onedoor")
-        url = f"sqlite:///{state_dir / 'audit.sqlite'}"
-    result = asyncio.run(verify_store(url))
+        audit, state_dir = settings.audit, settings.state_dir
+    witness_path: Path = args.witness or audit.witness_path(state_dir)
+    required = args.witness is not None or audit.witness is not None or audit.signing_key is not None
+    if not required and not witness_path.exists():
+        print(f"warning: no signed checkpoints at {witness_path}: only the chain and index are "
+              "checked (a truncated tail with a moved head, a recomputed chain or a replaced "
+              "database would not show)", file=sys.stderr)
+    key_file: Path | None = args.public_key
+    if key_file is None and (own := audit.signing_key_path(state_dir)).is_file():
+        key_file = own
+    try:
+        public_key = load_public_key(key_file) if key_file is not None else None
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot read the public key {key_file}: {exc}")
+    witness = FileWitness(witness_path) if required or witness_path.exists() else None
+    result = asyncio.run(verify_audit(audit.url, witness, public_key=public_key,
+                                      retention=dt.timedelta(days=audit.retention_days)))
     if result.ok:
-        print(f"ok: {result.checked} records, chain intact")
+        signed = (f", held against {result.checkpoints} signed checkpoints"
+                  if result.checkpoints else "")
+        print(f"ok: {result.checked} records, chain and index intact{signed}")
         return 0
-    if result.first_broken_seq is None:
+    if not result.findings:
         return _fail(result.reason or "audit trail unreadable", code=1)
-    print(f"BROKEN at record {result.first_broken_seq}: {result.reason}", file=sys.stderr)
+    print(f"TAMPERED: {len(result.findings)} finding(s) in the audit trail", file=sys.stderr)
+    for finding in result.findings:
+        print(f"  {finding.kind}: {finding.message}", file=sys.stderr)
     return 1

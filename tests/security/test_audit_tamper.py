@@ -1,0 +1,353 @@
+"""An administrator with database access cannot quietly rewrite the audit trail.
+
+Each attack from the security review, on SQLite and PostgreSQL: the chain alone
+still agrees with itself (asserted where it does), and `onedoor audit verify`
+against the signed checkpoints fails and names what it found.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import stat
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import asyncpg
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from gateway.app import create_app
+from gateway.cli import main
+from services.audit import (
+    DEFAULT_RETENTION,
+    AuditEntry,
+    ChainStore,
+    Checkpointer,
+    FileWitness,
+    VerifyResult,
+    load_signing_key,
+    open_audit_store,
+    verify_audit,
+)
+from tests.gateway.harness import settings
+from tests.schema.test_query import _centres
+from tests.services.audit import conftest as audit_conftest
+from tests.services.audit.conftest import Backend
+
+backend = audit_conftest.backend  # the same SQLite + PostgreSQL fixture as tests/services/audit
+
+WHISTLEBLOWER = "11010519491231002X"
+OTHER = "63012119800101123X"
+UTC = dt.UTC
+
+
+@dataclass
+class Signed:
+    """A store, its checkpointer and witness, as the gateway sets them up."""
+
+    url: str
+    store: ChainStore
+    checkpointer: Checkpointer
+    witness: FileWitness
+    key_file: Path
+
+    async def verify(self, *, public_key: Ed25519PublicKey | None = None,
+                     retention: dt.timedelta = DEFAULT_RETENTION) -> VerifyResult:
+        return await verify_audit(self.url, self.witness, public_key=public_key,
+                                  retention=retention)
+
+
+@pytest.fixture
+async def signed(backend: Backend, tmp_path: Path) -> AsyncIterator[Signed]:
+    store = await open_audit_store(backend.url)
+    key_file = tmp_path / "keys" / "audit-signing-key.pem"
+    key = load_signing_key(key_file, create=True)
+    witness = FileWitness(tmp_path / "witness.jsonl")
+    opened = Signed(backend.url, store, Checkpointer(store, key, witness), witness, key_file)
+    yield opened
+    await opened.store.aclose()
+
+
+def entry(n: int, *, citizen: str = WHISTLEBLOWER, at: dt.datetime | None = None) -> AuditEntry:
+    return AuditEntry(sub=f"caseworker-{n}", client_id="portal", operation_name="Trace",
+                      document_hash=None, purpose="case 17", citizens=(citizen,), result_count=n,
+                      at=at)
+
+
+async def fill(store: ChainStore, count: int, *, citizen: str = WHISTLEBLOWER,
+               at: dt.datetime | None = None) -> None:
+    for n in range(count):
+        await store.append(entry(n, citizen=citizen, at=at))
+
+
+def kinds(result: VerifyResult) -> set[str]:
+    return {f.kind for f in result.findings}
+
+
+async def test_an_untampered_chain_verifies_against_its_checkpoints(signed: Signed) -> None:
+    assert await signed.checkpointer.checkpoint("start") is not None
+    await fill(signed.store, 5)
+    assert (await signed.checkpointer.checkpoint()) is not None
+    assert await signed.checkpointer.checkpoint() is None  # nothing moved: no new line
+    await fill(signed.store, 3)
+    await signed.checkpointer.checkpoint()
+    await fill(signed.store, 2)  # after the latest checkpoint: still verified as a chain
+    result = await signed.verify()
+    assert result == VerifyResult(ok=True, checked=10, checkpoints=3)
+    lines = [json.loads(line) for line in (await signed.witness.lines() or [])]
+    assert [(c["n"], c["kind"], c["seq"]) for c in lines] == [(1, "start", 0), (2, "interval", 5),
+                                                               (3, "interval", 8)]
+    assert all(set(c) >= {"identity", "hash", "count", "at", "key", "sig", "prev"} for c in lines)
+
+
+async def test_truncating_the_tail_and_moving_the_head(signed: Signed, backend: Backend) -> None:
+    await fill(signed.store, 6)
+    await signed.checkpointer.checkpoint()
+    await backend.execute(
+        "DELETE FROM audit_citizen WHERE seq > 3", "DELETE FROM audit_record WHERE seq > 3",
+        "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_record WHERE seq = 3)")
+    assert (await signed.store.verify()).ok  # the chain alone cannot tell
+    result = await signed.verify()
+    assert not result.ok and kinds(result) == {"truncated"}
+    assert result.reason is not None and "records 4..6 were cut off" in result.reason
+    assert await signed.checkpointer.checkpoint() is None  # never signs over it
+    assert signed.checkpointer.refused is not None and "ends at 3" in signed.checkpointer.refused
+
+
+async def test_editing_a_record_and_recomputing_the_chain_forward(
+    signed: Signed, backend: Backend
+) -> None:
+    await fill(signed.store, 6)
+    await signed.checkpointer.checkpoint()
+    records, _ = await signed.store.query(None, first=100)
+    statements, prev = [], records[0].prev_hash
+    for record in records:  # no key is needed to recompute every hash after the edit
+        forged = replace(record, prev_hash=prev,
+                         purpose="nothing to see" if record.seq == 2 else record.purpose)
+        forged = replace(forged, hash=forged.computed_hash())
+        statements.append(f"UPDATE audit_record SET purpose = '{forged.purpose}', "
+                          f"prev_hash = '{forged.prev_hash}', hash = '{forged.hash}' "
+                          f"WHERE seq = {record.seq}")
+        prev = forged.hash
+    statements.append(f"UPDATE audit_head SET hash = '{prev}'")
+    await backend.execute(*statements)
+    assert (await signed.store.verify()).ok  # internally consistent
+    result = await signed.verify()
+    assert not result.ok and kinds(result) == {"rewritten"}
+    assert result.first_broken_seq == 6 and "rewritten" in (result.reason or "")
+
+
+async def test_replacing_the_database_with_a_fresh_one(signed: Signed, backend: Backend,
+                                                       tmp_path: Path) -> None:
+    await fill(signed.store, 4)
+    await signed.checkpointer.checkpoint()
+    await signed.store.aclose()
+    if backend.kind == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(backend.url.removeprefix("sqlite:///") + suffix)
+    else:
+        dsn, _, schema = backend.url.partition("?schema=")
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        await conn.close()
+    fresh = signed.store = await open_audit_store(backend.url)
+    await fill(fresh, 6)  # a plausible, intact, longer chain
+    assert (await fresh.verify()).ok
+    result = await signed.verify()
+    assert not result.ok and "replaced" in kinds(result)
+    assert "was replaced" in (result.reason or "")
+
+
+async def test_deleting_a_citizens_index_rows(signed: Signed, backend: Backend) -> None:
+    await fill(signed.store, 14)
+    await fill(signed.store, 2, citizen=OTHER)
+    await signed.checkpointer.checkpoint()
+    assert len((await signed.store.query(WHISTLEBLOWER, first=100))[0]) == 14
+    await backend.execute(f"DELETE FROM audit_citizen WHERE citizen_id = '{WHISTLEBLOWER}'")
+    assert (await signed.store.query(WHISTLEBLOWER, first=100))[0] == []  # auditTrail: 0 entries
+    chain_only = await signed.store.verify()  # covered by the chain: no checkpoint needed
+    assert not chain_only.ok and kinds(chain_only) == {"index"}
+    result = await signed.verify()
+    assert not result.ok and kinds(result) == {"index"}
+    assert "lacks 14 entries" in (result.reason or "") and WHISTLEBLOWER not in (result.reason or "")
+
+
+async def test_adding_index_rows_is_found_too(signed: Signed, backend: Backend) -> None:
+    await fill(signed.store, 3, citizen=OTHER)
+    await backend.execute(f"INSERT INTO audit_citizen (citizen_id, seq) VALUES ('{WHISTLEBLOWER}', 2)",
+                          f"INSERT INTO audit_citizen (citizen_id, seq) VALUES ('{WHISTLEBLOWER}', 9)")
+    result = await signed.store.verify()
+    assert kinds(result) == {"index"} and "2 entries no record names" in (result.reason or "")
+
+
+@pytest.mark.parametrize("how", ["sql", "unsigned-api"])
+async def test_purging_beyond_retention(signed: Signed, backend: Backend, how: str) -> None:
+    await fill(signed.store, 6)  # written today: years inside the retention period
+    await signed.checkpointer.checkpoint()
+    if how == "sql":
+        await backend.execute(
+            "INSERT INTO audit_anchor (id, seq, hash, last_at, purged_at) SELECT 1, seq, hash, at, "
+            "at FROM audit_record WHERE seq = 4",
+            "DELETE FROM audit_citizen WHERE seq <= 4", "DELETE FROM audit_record WHERE seq <= 4")
+    else:  # the store's own purge, bypassing the signed retention path
+        assert await signed.store.purge_older_than(dt.datetime.now(UTC)) == 6
+    assert (await signed.store.verify()).ok  # the anchor keeps the chain verifiable
+    result = await signed.verify()
+    assert not result.ok and kinds(result) == {"purged"}
+    assert "purge beyond retention" in (result.reason or "")
+    assert await signed.checkpointer.checkpoint() is None
+
+
+async def test_a_signed_purge_inside_the_retention_period(signed: Signed, tmp_path: Path) -> None:
+    """A gateway configured (or coerced) to purge early still cannot make it look legitimate."""
+    await fill(signed.store, 3, at=dt.datetime.now(UTC) - dt.timedelta(days=30))
+    await fill(signed.store, 2)
+    hasty = Checkpointer(signed.store, load_signing_key(signed.key_file), signed.witness,
+                         retention=dt.timedelta(days=7))
+    assert await hasty.purge_expired() == 3
+    result = await signed.verify()
+    assert not result.ok and kinds(result) == {"purged"}
+    assert "inside the 1096-day retention period" in (result.reason or "")
+    assert (await signed.verify(retention=dt.timedelta(days=7))).ok
+
+
+async def test_a_legitimate_retention_purge_verifies(signed: Signed) -> None:
+    old = dt.datetime(2020, 1, 1, tzinfo=UTC)
+    for n in range(4):
+        await signed.store.append(entry(n, at=old + dt.timedelta(days=n)))
+    await signed.checkpointer.checkpoint("start")
+    await fill(signed.store, 3)
+    await signed.checkpointer.checkpoint()
+    assert await signed.checkpointer.purge_expired() == 4
+    assert await signed.checkpointer.purge_expired() == 0
+    await fill(signed.store, 2)
+    await signed.checkpointer.checkpoint()
+    result = await signed.verify()
+    assert result.ok and result.checked == 5 and result.checkpoints == 4
+    purge = json.loads((await signed.witness.lines() or [])[2])
+    assert purge["kind"] == "purge" and purge["purge"]["first"] == 1 and purge["purge"]["last"] == 4
+    assert purge["anchor_seq"] == 4
+
+
+async def test_a_forged_or_foreign_checkpoint_is_refused(signed: Signed) -> None:
+    await fill(signed.store, 3)
+    await signed.checkpointer.checkpoint()
+    path = signed.witness.path
+    line = json.loads(path.read_text())
+    path.write_text(json.dumps(line | {"seq": 2}) + "\n")  # edited without the key
+    result = await signed.verify()
+    assert not result.ok and "witness" in kinds(result)
+    other = Checkpointer(signed.store, Ed25519PrivateKey.generate(), FileWitness(path))
+    path.unlink()
+    await other.checkpoint()  # a whole new witness under an attacker's own key
+    result = await signed.verify(public_key=load_signing_key(signed.key_file).public_key())
+    assert not result.ok and "another key" in (result.reason or "")
+
+
+async def test_a_deleted_database_with_a_witness_is_not_intact(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    store = await open_audit_store(url)
+    witness = FileWitness(tmp_path)  # a directory: checkpoints.jsonl inside
+    await fill(store, 2)
+    await Checkpointer(store, Ed25519PrivateKey.generate(), witness).checkpoint()
+    await store.aclose()
+    (tmp_path / "audit.sqlite").unlink()
+    result = await verify_audit(url, witness)
+    assert not result.ok and kinds(result) == {"replaced"}
+    assert (tmp_path / "checkpoints.jsonl").is_file()
+
+
+_CONFIG = """
+mode = "production"
+state_dir = "{state}"
+[audit]
+url = "{url}"
+signing_key = "{key}"
+witness = "{witness}"
+[centres.mediation]
+base_url = "http://127.0.0.1:8101"
+[centres.legal_services]
+base_url = "http://127.0.0.1:8102"
+token_url = "http://127.0.0.1:8100/oauth/token"
+[centres.petitions]
+base_url = "http://127.0.0.1:8103"
+[centres.litigation]
+base_url = "http://127.0.0.1:8104"
+[centres.governance]
+base_url = "http://127.0.0.1:8105"
+"""
+
+
+async def test_the_cli_names_the_finding(
+    signed: Signed, backend: Backend, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "onedoor.toml"
+    config.write_text(_CONFIG.format(state=tmp_path / "state", url=backend.url, key=signed.key_file,
+                                     witness=signed.witness.path))
+    await fill(signed.store, 5)
+    await signed.checkpointer.checkpoint()
+    assert await _cli(["audit", "verify", "--config", str(config)]) == 0
+    assert "ok: 5 records, chain and index intact, held against 1 signed checkpoints" in \
+        capsys.readouterr().out
+    await backend.execute(
+        "DELETE FROM audit_citizen WHERE seq > 2", "DELETE FROM audit_record WHERE seq > 2",
+        "UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_record WHERE seq = 2)")
+    assert await _cli(["audit", "verify", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "truncated: " in err and "records 3..5 were cut off" in err
+    public = tmp_path / "audit.pub"
+    public.write_bytes(load_signing_key(signed.key_file).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    assert await _cli(["audit", "verify", "--config", str(config), "--public-key", str(public)]) == 1
+    missing = tmp_path / "nowhere.jsonl"
+    assert await _cli(["audit", "verify", "--config", str(config), "--witness", str(missing)]) == 1
+    assert "no witness at" in capsys.readouterr().err
+
+
+async def _cli(argv: list[str]) -> int:
+    """`main` runs its own event loop: give it a thread of its own."""
+    return await asyncio.to_thread(main, argv)
+
+
+async def test_the_gateway_signs_at_start_and_shutdown(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = settings(mode="demo", state_dir=state,
+                      audit={"url": f"sqlite:///{state / 'audit.sqlite'}", "checkpoint_seconds": 0.05})
+
+    async def deny(_: str) -> object:
+        raise AssertionError("no token expected")
+
+    app = create_app(config, _centres(), deny, close_connectors=False)  # type: ignore[arg-type]
+    async with app.router.lifespan_context(app):
+        pass
+    key = state / "audit-signing-key.pem"
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    lines = [json.loads(line) for line in (state / "audit-witness.jsonl").read_text().splitlines()]
+    assert lines[-1]["kind"] == "shutdown"
+    result = await verify_audit(f"sqlite:///{state / 'audit.sqlite'}",
+                                FileWitness(state / "audit-witness.jsonl"))
+    assert result.ok and result.checkpoints == len(lines)
+    assert await _cli(["audit", "verify", "--state-dir", str(state)]) == 0
+
+
+async def test_production_without_a_signing_key_does_not_checkpoint(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    config = settings(state_dir=state, audit={"url": f"sqlite:///{state / 'audit.sqlite'}"})
+
+    async def deny(_: str) -> object:
+        raise AssertionError("no token expected")
+
+    app = create_app(config, _centres(), deny, close_connectors=False)  # type: ignore[arg-type]
+    async with app.router.lifespan_context(app):
+        pass
+    assert not (state / "audit-witness.jsonl").exists()
+    assert "signing_key" in caplog.text
