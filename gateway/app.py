@@ -30,6 +30,7 @@ from services.audit import AuditStore, Checkpointer, open_audit_store
 from services.filing import FilingService, Reconciler, SubmissionStore, open_submission_store
 
 from .checkpoints import open_checkpointer
+from .graphiql import graphiql_mount
 from .graphql_app import OneDoorGraphQL
 from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .operation.audit import AuditTrail
@@ -180,6 +181,7 @@ def create_app(
             Route("/readyz", readyz),
             Route(telemetry.settings.metrics_path, telemetry.endpoint),
             *([portal_mount(settings)] if settings.mode == "demo" else []),  # static demo page
+            *([graphiql_mount()] if settings.introspection else []),  # the IDE's assets, no CDN
         ],
         middleware=[
             *telemetry.outer_middleware(),

@@ -19,6 +19,7 @@ from policy.principal import ANONYMOUS
 from schema.context import RequestContext
 from schema.loaders import Loaders
 
+from .graphiql import graphiql_html
 from .operation.audit import StoreHolder
 from .persisted import PersistedQueries, PersistedQueryError
 from .webhooks import FilingHolder
@@ -60,6 +61,11 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
         return await super().execute_single(
             request, request_adapter, sub_response, context.fork(), root_value, request_data
         )
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # strawberry's page loads React and GraphiQL from a public CDN; ours, from the gateway.
+        return graphiql_html()
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A persisted-query GET has no ``query`` parameter: it is an operation, not a browser.
