@@ -105,11 +105,12 @@ class Metrics:
                     self.cache.labels(result).inc(now - seen[result])
                     seen[result] = now
 
-    def operation_label(self, name: str | None) -> str:
-        """A bounded label for a client-chosen operation name."""
-        if not name:
+    def operation_label(self, name: object) -> str:
+        """A bounded label for a client-chosen operation name (of any JSON type:
+        the client chose that too)."""
+        if name is None or name == "":
             return "anonymous"
-        if not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.match(name):
             return "invalid"
         with self._lock:
             if name in self._names:

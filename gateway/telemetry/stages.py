@@ -14,10 +14,13 @@ import time
 from collections.abc import AsyncIterator
 
 import structlog
+from graphql import GraphQLError
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from policy.principal import Principal
 from services.audit import AuditEntry, AuditRecord, AuditStore, VerifyResult
@@ -30,6 +33,8 @@ __all__ = ["MeteredAuditStore", "OperationTelemetry", "TelemetryMiddleware"]
 
 _access = structlog.get_logger("onedoor.access")
 _operations = structlog.get_logger("onedoor.operation")
+# Refused by the HTTP view with a 400 (no query, unknown operation, mutation over GET).
+_TRANSPORT_REFUSALS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 class TelemetryMiddleware:
@@ -87,18 +92,31 @@ class OperationTelemetry(SchemaExtension):
         notes.span = self.tracer.start_span("graphql.operation")
         token = current_notes().set(notes)
         started = time.perf_counter()
+        escaped: Exception | None = None
         try:
             yield
+        except Exception as exc:  # recorded, never swallowed
+            escaped = exc
+            raise
         finally:
             current_notes().reset(token)
-            self._finish(notes, time.perf_counter() - started)
+            try:
+                self._finish(notes, time.perf_counter() - started, escaped)
+            except Exception:  # telemetry never changes an answer
+                _operations.exception("graphql.operation.telemetry_failed")
 
-    def _finish(self, notes: OperationNotes, elapsed: float) -> None:
+    def _finish(self, notes: OperationNotes, elapsed: float,
+                escaped: Exception | None = None) -> None:
         execution = self.execution_context
-        name = execution.operation_name
+        # Client-chosen, of any JSON type until the HTTP stage refuses a non-string.
+        given = execution.operation_name
+        name = given if isinstance(given, str) else ("invalid" if given is not None else None)
         result = execution.result
+        errors = list(getattr(result, "errors", None) or [])
+        if escaped is not None:  # the operation ended by an exception: that is its answer
+            errors.append(_as_error(escaped))
         codes = sorted({str((e.extensions or {}).get("code", "INTERNAL_SERVER_ERROR"))
-                        for e in (getattr(result, "errors", None) or [])})
+                        for e in errors})
         data = getattr(result, "data", None)
         has_data = isinstance(data, dict) and any(v is not None for v in data.values())
         outcome = "ok" if not codes else ("partial" if has_data else "error")
@@ -107,7 +125,7 @@ class OperationTelemetry(SchemaExtension):
             label = self.metrics.operation_label(name)
             self.metrics.operations.labels(label, outcome).inc()
             self.metrics.operation_seconds.labels(label).observe(elapsed)
-            for error in getattr(result, "errors", None) or []:
+            for error in errors:
                 self.metrics.errors.labels(
                     str((error.extensions or {}).get("code", "INTERNAL_SERVER_ERROR"))).inc()
         span = notes.span
@@ -126,6 +144,13 @@ class OperationTelemetry(SchemaExtension):
             centres=[{"centre": c.centre, "call": c.call, "ms": c.ms, "outcome": c.outcome}
                      for c in notes.calls] or None,
         ))
+
+
+def _as_error(exc: Exception) -> GraphQLError:
+    if isinstance(exc, GraphQLError):  # error hygiene has masked anything unexpected
+        return exc
+    code = "BAD_REQUEST" if isinstance(exc, _TRANSPORT_REFUSALS) else "INTERNAL_SERVER_ERROR"
+    return GraphQLError("", extensions={"code": code})
 
 
 class MeteredAuditStore:

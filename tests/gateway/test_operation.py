@@ -169,3 +169,64 @@ async def test_documents_are_parsed_and_validated_once_per_query_text(
         bad = await schema.execute("{ nosuchfield }")
         assert bad.errors and "nosuchfield" in bad.errors[0].message
     assert len(validated) == 2
+
+
+def _raise_recursion(*_: Any, **__: Any) -> Any:
+    raise RecursionError("maximum recursion depth exceeded")
+
+
+@pytest.mark.parametrize("target", [
+    "gateway.operation.limits.validate_document",  # graphql-core's validation
+    "gateway.operation.limits.measure_operation",  # the limits walk
+    "strawberry.schema.schema.parse",  # the parser
+])
+async def test_an_exception_in_any_stage_is_masked_with_a_correlation_id(
+        target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An exception escaping a hook skips every extension's post-processing:
+    # strawberry used to answer it with the raw message and no code.
+    monkeypatch.setattr(target, _raise_recursion)
+    async with client(_centres(), {"good": CASEWORKER}) as http:
+        response = await http.post(
+            "/graphql", headers={"Authorization": "Bearer good", "X-Request-Id": "req-12345678"},
+            json={"query": '{ region(code: "632300") { name } }'})
+    assert response.status_code < 500
+    assert "recursion" not in response.text
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "correlationId": "req-12345678"}
+    assert "req-12345678" in error["message"]
+
+
+@pytest.mark.parametrize("name", [{"a": 1}, ["Q"], 5, True])
+async def test_a_non_string_operation_name_is_a_bad_request(name: object) -> None:
+    async with client(_centres(), {"good": CASEWORKER}) as http:
+        single = await http.post("/graphql", headers={"Authorization": "Bearer good"},
+                                 json={"query": "{ __typename }", "operationName": name})
+        batch = await http.post("/graphql", headers={"Authorization": "Bearer good"},
+                                json=[{"query": "{ __typename }", "operationName": name}])
+    for response in (single, batch):
+        assert response.status_code == 400, response.text
+        assert "expected string" not in response.text
+        assert _codes(response.json()) == ["BAD_REQUEST"]
+
+
+async def test_operation_telemetry_takes_an_operation_name_of_any_type() -> None:
+    from opentelemetry import trace
+    from strawberry.schema.exceptions import CannotGetOperationTypeError
+
+    from gateway.operation.errors import ErrorHygiene
+    from gateway.telemetry.metrics import Metrics
+    from gateway.telemetry.stages import OperationTelemetry
+    from schema import build_schema
+
+    metrics = Metrics()
+    assert [metrics.operation_label(n) for n in ({"a": 1}, ["Q"], 5, "", None)] == [
+        "invalid", "invalid", "invalid", "anonymous", "anonymous"]
+    schema = build_schema([lambda: OperationTelemetry(metrics, trace.get_tracer("test")),
+                           ErrorHygiene])
+    # Below the HTTP stage (which refuses it with a 400) the operation still ends
+    # as strawberry's own refusal, not as the label code's TypeError.
+    with pytest.raises(CannotGetOperationTypeError):
+        await schema.execute("{ __typename }", operation_name={"a": 1})  # type: ignore[arg-type]
+    text = metrics.exposition().decode()
+    assert 'onedoor_graphql_operations_total{operation="invalid",outcome="error"} 1.0' in text
+    assert 'onedoor_graphql_errors_total{code="BAD_REQUEST"} 1.0' in text
