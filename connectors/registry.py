@@ -26,13 +26,17 @@ from onedoor.model import Centre
 
 from .base import Connector
 from .cache import CachingConnector, RecordCache
+from .feed_cursor import LegalChanges
+from .feed_export import PetitionsExports
+from .feed_push import PushFeed
+from .feeds import Feed
 from .governance import GovernanceConnector
 from .legal import LegalConnector
 from .petitions import PetitionsConnector
-from .settings import ConnectorsSettings
+from .settings import CacheSettings, CallPolicy, ConnectorsSettings, PolicyOverride
 from .summaries import LitigationSummaries, MediationSummaries
 
-__all__ = ["CONNECTOR_CLASSES", "aclose_all", "build_connectors"]
+__all__ = ["CONNECTOR_CLASSES", "aclose_all", "build_connectors", "build_feeds"]
 
 CONNECTOR_CLASSES: Mapping[Centre, Callable[..., Connector]] = {
     Centre.MEDIATION: MediationSummaries,  # MediationConnector + summarize (push-down)
@@ -74,3 +78,27 @@ async def aclose_all(connectors: Mapping[Centre, Connector]) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+def build_feeds(
+    settings: ConnectorsSettings,
+    *,
+    policy: CallPolicy,
+    transports: Mapping[Centre, httpx.AsyncBaseTransport] | None = None,
+) -> dict[Centre, Feed]:
+    """One feed per centre (``connectors.feeds``) over connector instances of its own:
+    ``policy`` for every centre — their own pools, concurrency limits and breakers,
+    apart from interactive traffic (the bulkhead) — and no record cache."""
+    own = settings.model_copy(update={
+        "all": policy, "cache": CacheSettings(enabled=False),
+        **{c.value.lower(): settings.for_centre(c).model_copy(update={"policy": PolicyOverride()}) for c in Centre},
+    })
+    feeds: dict[Centre, Feed] = {}
+    for centre, connector in build_connectors(own, transports=transports).items():
+        if centre is Centre.LEGAL_SERVICES:
+            feeds[centre] = LegalChanges(connector)
+        elif centre is Centre.PETITIONS:
+            feeds[centre] = PetitionsExports(connector)
+        else:
+            feeds[centre] = PushFeed(connector)
+    return feeds

@@ -20,6 +20,9 @@ SCOPES: tuple[str, ...] = (
     "audit:read",
     "stats:read",
     "citizen:self",
+    # Reaching confidential petitions (a protected reporter's 检举控告) through a
+    # person or a link; every such reach is audited (policy.disclosure).
+    "petitions:confidential",
 )
 
 

@@ -25,7 +25,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from onedoor.model import Centre
-from sandbox import governance, idp, legal, litigation, mediation, petitions
+from sandbox import feeds, governance, idp, legal, litigation, mediation, petitions
 from sandbox.client import get_stats, set_fault
 from sandbox.control import Control, SandboxMiddleware
 from sandbox.world import World
@@ -88,7 +88,10 @@ def _app(name: str, world: World, state_dir: Path, idp_url: str,
         raw = litigation.create_app(world, bucket=bucket, writes=writes)
     else:
         raw = _MODULES[centre].create_app(world, writes=writes)
-    return SandboxMiddleware(raw, controls[centre], more=_MODULES[centre].control(world, writes))
+    raw, more = feeds.mount(centre, raw, _MODULES[centre].control(world, writes), world, writes, state_dir,
+                            keys=idp.public_key_set(state_dir) if centre is Centre.LEGAL_SERVICES else None,
+                            issuer=idp_url)
+    return SandboxMiddleware(raw, controls[centre], more=more)
 
 
 _MODULES = dict(zip(Centre, (mediation, legal, petitions, litigation, governance), strict=True))

@@ -110,6 +110,9 @@ class WriteStore:
         self.created: Counter[Centre] = Counter()
         self.links: dict[tuple[Centre, str], list[dict[str, Any]]] = {}
         self.moved: dict[tuple[Centre, str], Moved] = {}
+        # Every change, in order, per centre (ids may repeat): the changed-since feeds
+        # read it (sandbox/feeds.py); a position in it is a change's sequence number.
+        self.journal: dict[Centre, list[str]] = {c: [] for c in Centre}
 
     def _native_id(self, centre: Centre, fields: dict[str, Any], now: int) -> str:
         seq = self.world.count(centre) + len(self.records[centre]) + 1
@@ -138,9 +141,14 @@ class WriteStore:
         record = Written(centre, native_id, dict(fields), now, status, [(now, first_step)])
         self.records[centre][native_id] = record
         self.created[centre] += 1
+        self.touch(centre, native_id)
         if key is not None:
             self.keys[(centre, key)] = native_id
         return record, False
+
+    def touch(self, centre: Centre, native_id: str) -> None:
+        """Note that a record changed (created, moved, linked)."""
+        self.journal[centre].append(native_id)
 
     def get(self, centre: Centre, native_id: str) -> Written | None:
         return self.records[centre].get(native_id)
@@ -165,6 +173,7 @@ class WriteStore:
         if link in held:
             return False
         held.append(dict(link))
+        self.touch(centre, native_id)
         return True
 
     def with_links(self, centre: Centre, native_id: str, native: list[Any]) -> list[Any]:
@@ -260,6 +269,7 @@ def control_app(centre: Centre, store: WriteStore, steps: dict[str, str],
         record.status = wanted
         record.steps.append((now, steps[wanted]))
         record.closed = now if wanted in closed else None
+        store.touch(centre, native_id)
         delivered = await _deliver(store.hooks[centre], _webhook_body(record),
                                    store.webhook_secrets.get(centre))
         return JSONResponse({"id": record.native_id, "status": wanted, "delivered": delivered})

@@ -7,9 +7,11 @@ import datetime as dt
 import strawberry
 
 from onedoor.model import ResidentRecord
+from policy.disclosure import Kind, Protections
 
 from .connection import MatterConnection, build_connection
 from .context import RequestContext
+from .disclosed import personal_data
 from .enums import Centre, MatterStatus
 from .fetch import citizen_records
 from .matter import Matter
@@ -32,16 +34,20 @@ class TimelineEntry:
     matter: Matter = strawberry.field(description="所属事项 / the matter")
 
 
-@strawberry.type(
-    description="群众（实有人口基础数据，来自综治中心） / a resident, from the governance centre's base data"
-)
+@strawberry.type(description=(
+    "群众：基础数据来自综治中心实有人口库；库中无此人、综治中心不可用或调用方无 governance:read 时基础数据字段为空。"
+    "未成年人及在可见保密事项中受保护者始终脱敏（本人经 me 查看时除外） / a resident: base data from the "
+    "governance centre's register, null when the person is not in it, the centre is unavailable or the caller "
+    "lacks governance:read. Minors, and persons protected in a confidential matter the caller reaches, are "
+    "always masked (except to themselves through `me`)"))
 class Citizen:
-    id_number: str = strawberry.field(description="公民身份号码（无 pii:read 时脱敏） / resident ID")
-    name: str = strawberry.field(description="姓名（无 pii:read 时脱敏） / name")
-    phone: str | None = strawberry.field(description="电话（无 pii:read 时脱敏） / phone")
-    address: str | None = strawberry.field(description="住址（无 pii:read 时脱敏） / address")
+    id_number: str = personal_data(Kind.ID_NUMBER, "公民身份号码（无 pii:read 时脱敏） / resident ID")
+    name: str | None = personal_data(Kind.NAME, "姓名（无 pii:read 时脱敏；无基础数据时为空） / name")
+    phone: str | None = personal_data(Kind.PHONE, "电话（无 pii:read 时脱敏） / phone")
+    address: str | None = personal_data(Kind.ADDRESS, "住址（无 pii:read 时脱敏） / address")
     region: Region | None = strawberry.field(description="户籍或居住地 / home region")
     key: strawberry.Private[str]
+    protections: strawberry.Private[Protections]
 
     @strawberry.field(description="在五个中心的事项，按受理时间倒序 / matters at the five centres, newest first")
     async def matters(
@@ -92,7 +98,6 @@ class Citizen:
         entries.sort(key=lambda e: e.at, reverse=True)
         return entries[:first]
 
-
     @strawberry.field(
         description="跨中心追溯链（移送、转信访、司法确认） / the cross-centre chain of this person's matters",
         extensions=[requires_scopes(["audit:read"])],
@@ -101,21 +106,16 @@ class Citizen:
         return await build_trace(info.context, self.key, info.path.as_list())
 
 
-def build_citizen(id_number: str, resident: ResidentRecord, ctx: RequestContext) -> Citizen:
-    from policy import masking
-
-    clear = ctx.principal.has("pii:read") or id_number == ctx.principal.citizen_id
-    if clear:
-        ctx.unmasked_fields.update(("Citizen.idNumber", "Citizen.name", "Citizen.phone",
-                                    "Citizen.address"))
+def build_citizen(id_number: str, resident: ResidentRecord | None, ctx: RequestContext,
+                  protections: Protections) -> Citizen:
+    """A citizen from raw base data (``None`` when unknown); the fields disclose."""
     ctx.citizens_touched.add(id_number)
     return Citizen(
-        id_number=id_number if clear else masking.mask_id_number(id_number),
-        name=resident.name if clear else masking.mask_name(resident.name),
-        phone=resident.phone if clear or resident.phone is None
-        else masking.mask_phone(resident.phone),
-        address=resident.address if clear or resident.address is None
-        else masking.mask_address(resident.address),
-        region=region_of(resident.region_code),
+        id_number=id_number,
+        name=resident.name if resident else None,
+        phone=resident.phone if resident else None,
+        address=resident.address if resident else None,
+        region=region_of(resident.region_code) if resident else None,
         key=id_number,
+        protections=protections,
     )

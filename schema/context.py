@@ -17,7 +17,7 @@ from graphql import GraphQLError
 from connectors.base import Connector
 from onedoor.model import CST, Centre, MatterRecord
 from policy.principal import Principal
-from services.audit import AuditStore
+from services.audit import AuditStore, Decision
 
 from .loaders import Loaders
 
@@ -54,6 +54,9 @@ class RequestContext:
     # The audit store, for auditors' queries (``auditTrail``); ``None`` in unit tests.
     audit: AuditStore | None = None
     partial_errors: list[GraphQLError] = field(default_factory=list)
+    # Allow/deny decisions made while resolving (e.g. a confidential record reached
+    # through ``petitions:confidential``), appended to the audit record.
+    decisions: list[Decision] = field(default_factory=list)
     # Filing, tracking and live updates (issue 5); ``None`` where the app has no store.
     filing: FilingService | None = None
 

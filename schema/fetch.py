@@ -11,9 +11,11 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from connectors.errors import CentreError
 from onedoor.model import Centre, MatterRecord
+from policy.disclosure import Access
 
 from .context import RequestContext
 from .errors import centre_error
+from .present import confidential_access
 
 __all__ = ["citizen_records", "gather_centres", "report"]
 
@@ -46,13 +48,17 @@ async def citizen_records(
     centres: Sequence[Centre] | None,
     path: list[str | int],
 ) -> list[MatterRecord]:
-    """The citizen's matters at the requested centres that the caller may see."""
+    """The citizen's matters at the requested centres that the caller may see.
+
+    Confidential records (a protected reporter's report, a minor's file) are
+    left out unless the caller may reach them (:func:`confidential_access`)."""
     wanted = tuple(centres) if centres is not None else tuple(Centre)
     callable_ = [c for c in wanted if ctx.may_call(c)]
     ctx.omitted_centres.update(c for c in wanted if not ctx.may_call(c))
     records = await gather_centres(
         ctx, callable_, lambda c: ctx.loaders.matters_of(c, id_number), path
     )
-    return [r for r in records if ctx.visible(r)]
+    return [r for r in records
+            if ctx.visible(r) and confidential_access(r, ctx, path) is not Access.HIDDEN]
 
 

@@ -16,7 +16,9 @@ import strawberry
 from connectors.errors import CentreError
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import MatterRecord
+from policy.disclosure import Access, Kind, Protections
 
+from .disclosed import personal_data
 from .enums import Centre, LinkRelation, MatterStatus
 from .errors import centre_error
 from .region import Region
@@ -47,15 +49,17 @@ class PartyKind(Enum):
 class Party:
     role: str = strawberry.field(description="角色（申请人、被申请人、信访人、原告…） / role")
     kind: PartyKind = strawberry.field(description="类型 / kind")
-    name: str = strawberry.field(description="姓名或名称（无 pii:read 时脱敏） / name (masked without pii:read)")
-    id_number: str | None = strawberry.field(
-        description="公民身份号码（无 pii:read 时脱敏） / resident ID (masked without pii:read)"
-    )
-    phone: str | None = strawberry.field(description="联系电话（脱敏规则同上） / phone (masked likewise)")
-    address: str | None = strawberry.field(description="住址（脱敏规则同上） / address (masked likewise)")
+    name: str = personal_data(
+        Kind.NAME, "姓名或名称（无 pii:read 时脱敏；单位名称公开；受保护者始终脱敏） / name "
+        "(masked without pii:read; organisations' names are public; protected persons always masked)")
+    id_number: str | None = personal_data(
+        Kind.ID_NUMBER, "公民身份号码（无 pii:read 时脱敏） / resident ID (masked without pii:read)")
+    phone: str | None = personal_data(Kind.PHONE, "联系电话（脱敏规则同上） / phone (masked likewise)")
+    address: str | None = personal_data(Kind.ADDRESS, "住址（脱敏规则同上） / address (masked likewise)")
     organisation_code: str | None = strawberry.field(
         description="统一社会信用代码 / unified social credit code"
     )
+    protections: strawberry.Private[Protections]
 
 
 @strawberry.type(description="办理过程记录 / a step in a matter's handling")
@@ -108,9 +112,10 @@ class Matter(Node):
     events: list[MatterEvent] = strawberry.field(description="办理过程 / handling steps")
     record: strawberry.Private[MatterRecord]
 
-    @strawberry.field(description="跨中心关联事项（仅含有权查看者） / linked matters the caller may see")
+    @strawberry.field(description="跨中心关联事项（仅含有权查看者；保密事项不经关联呈现） / linked matters "
+                      "the caller may see (confidential ones are not reached through links)")
     async def links(self, info: strawberry.Info) -> list[MatterLink]:
-        from .present import present  # present imports this module
+        from .present import confidential_access, present  # present imports this module
 
         ctx = info.context
         wanted = [link for link in self.record.links if ctx.may_call(link.centre)]
@@ -128,7 +133,8 @@ class Matter(Node):
                 target = result
             elif isinstance(result, BaseException):
                 raise result
-            elif result is None or not ctx.visible(result):
+            elif (result is None or not ctx.visible(result)
+                  or confidential_access(result, ctx, info.path.as_list()) is Access.HIDDEN):
                 continue  # outside the caller's view behaves as if it did not exist
             else:
                 target = present(result, ctx)
@@ -214,7 +220,8 @@ class CourtCase(Matter):
 class GridEvent(Matter):
     grid_code: str | None = strawberry.field(description="网格编码 / grid code")
     event_type: str | None = strawberry.field(description="事件类型 / event type")
-    reporter: str | None = strawberry.field(description="上报网格员 / reporting grid worker")
+    reporter: str | None = personal_data(
+        Kind.NAME, "上报网格员（无 pii:read 时脱敏） / reporting grid worker (masked without pii:read)")
 
 
 MATTER_TYPES: dict[DomainCentre, type[Matter]] = {

@@ -12,6 +12,8 @@ from connectors.errors import CentreError
 from onedoor import regions as ref
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import MatterStatus as DomainStatus
+from onedoor.model import ResidentRecord
+from policy.disclosure import CONFIDENTIAL_SCOPE, Protections, Reason, minor_on, protections_of
 
 from .audit import AuditTrailPage, audit_trail
 from .citizen import Citizen, build_citizen
@@ -68,6 +70,41 @@ def _wants_matters(info: strawberry.Info) -> bool:
     return False
 
 
+async def _base_data(ctx: RequestContext, id_number: str,
+                     path: list[str | int]) -> ResidentRecord | None:
+    """The register entry, or ``None`` when absent, unavailable (reported as a
+    partial error: the person's matters still answer) or not the caller's to
+    read (GOVERNANCE is then not called and is named in ``omittedCentres``)."""
+    if not ctx.may_call(DomainCentre.GOVERNANCE):
+        ctx.omitted_centres.add(DomainCentre.GOVERNANCE)
+        return None
+    try:
+        return await ctx.loaders.resident(id_number)
+    except CentreError as exc:
+        report(ctx, exc, path)
+        return None
+
+
+async def _protections(ctx: RequestContext, id_number: str,
+                       path: list[str | int]) -> Protections:
+    """How the citizen view is guarded. A person reading their own entry is not
+    protected from themself. A minor is masked for everyone else. A holder of the
+    confidential scope — the only other caller who reaches a confidential record
+    through a person — sees its protected person masked in the citizen view too;
+    for anyone else such records stay hidden, and the view is that of any resident
+    (so the masking itself never tells that someone is protected)."""
+    if ctx.self_service:
+        return Protections(subject=id_number)
+    if minor_on(id_number, ctx.now.date()):
+        return Protections(subject=id_number, reason=Reason.MINOR)
+    if ctx.principal.has(CONFIDENTIAL_SCOPE):
+        for record in await citizen_records(ctx, id_number, None, path):
+            guard = protections_of(record)
+            if guard.confidential is not None and id_number in guard.protected_ids:
+                return Protections(subject=id_number, reason=guard.confidential)
+    return Protections(subject=id_number)
+
+
 async def _citizen(ctx: RequestContext, id_number: str, info: strawberry.Info) -> Citizen | None:
     path = info.path.as_list()
     if _wants_matters(info):
@@ -76,18 +113,15 @@ async def _citizen(ctx: RequestContext, id_number: str, info: strawberry.Info) -
         for centre in ctx.connectors:
             if ctx.may_call(centre):
                 ctx.loaders.prefetch_matters_of(centre, id_number)
-    try:
-        resident = await ctx.loaders.resident(id_number)
-    except CentreError as exc:
-        raise centre_error(exc) from exc
-    if resident is None:
+    resident = await _base_data(ctx, id_number, path)
+    at_home = resident is not None and ctx.principal.in_jurisdiction(resident.region_code)
+    # Outside the caller's jurisdiction, absent from the register, or the register
+    # unavailable: the person is visible only through a matter in the caller's view,
+    # so jurisdiction follows their matters' regions. A real resident elsewhere and
+    # a made-up ID cost the same calls here, so neither answer times differently.
+    if not (at_home or ctx.self_service) and not await citizen_records(ctx, id_number, None, path):
         return None
-    # Outside the caller's jurisdiction a person is visible only through a matter
-    # inside it; otherwise they behave as unknown.
-    outside = not (ctx.principal.in_jurisdiction(resident.region_code) or ctx.self_service)
-    if outside and not await citizen_records(ctx, id_number, None, path):
-        return None
-    return build_citizen(id_number, resident, ctx)
+    return build_citizen(id_number, resident, ctx, await _protections(ctx, id_number, path))
 
 
 async def _matter(ctx: RequestContext, global_id: str) -> Matter | None:

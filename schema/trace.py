@@ -4,6 +4,8 @@ escalations, confirmations — in time order, for auditors (``audit:read``).
 Starting from the citizen's own matters it follows links (batched per centre by
 the request's loaders) up to a few hops, so a chain like grid event → mediation →
 petition is complete even where the citizen is not a party at every step.
+A confidential record is followed only where the caller may reach it
+(:func:`~schema.present.confidential_access`), as for the citizen's own matters.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import strawberry
 
 from connectors.errors import CentreError
 from onedoor.model import Centre, LinkRecord, MatterRecord
+from policy.disclosure import Access
 
 from .context import RequestContext
 from .enums import LinkRelation
 from .fetch import citizen_records, report
 from .matter import Matter
 from .pagination import sort_records
-from .present import present
+from .present import confidential_access, present
 
 __all__ = ["CitizenTrace", "TraceLink", "build_trace"]
 
@@ -62,7 +65,8 @@ async def build_trace(ctx: RequestContext, id_number: str, path: list[str | int]
                 report(ctx, result, path)
             elif isinstance(result, BaseException):
                 raise result
-            elif result is not None and ctx.visible(result) and result.key not in known:
+            elif (result is not None and ctx.visible(result) and result.key not in known
+                  and confidential_access(result, ctx, path) is not Access.HIDDEN):
                 known[result.key] = result
                 frontier.append(result)
     ordered = list(reversed(sort_records(known.values())))

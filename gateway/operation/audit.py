@@ -38,6 +38,7 @@ def entry_for(
         if code in _DENIAL_CODES:
             field = ".".join(str(p) for p in error.path or ()) or None
             decisions.append(Decision("deny", str(code).lower(), field=field))
+    decisions.extend(ctx.decisions)
     touched = ctx.citizens_touched or ctx.centres_returned or ctx.centres_called
     if not touched and not decisions:
         return None

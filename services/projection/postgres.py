@@ -1,0 +1,111 @@
+"""The shared engine: PostgreSQL (asyncpg), for replicas that share one projection.
+
+Same table and queries as the embedded engine (:mod:`.sql`); the schema comes
+from the URL (``?schema=onedoor_projection`` by default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from onedoor.model import Centre
+
+from ..audit.postgres import split_schema
+from .rows import ProjectionRow
+from .sql import Statements, cell_rows, row_of, values_of, watermark_of, watermark_values
+from .store import CellQuery, CellRow, Watermark
+
+__all__ = ["PostgresProjection"]
+
+
+class PostgresProjection:
+    engine = "postgresql"
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._sql = Statements(lambda i: f"${i}")
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresProjection:
+        if "schema=" not in url:
+            url += ("&" if "?" in url else "?") + "schema=onedoor_projection"
+        dsn, schema = split_schema(url)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4, command_timeout=120,
+                                         server_settings={"search_path": schema})
+        store = cls(pool)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"onedoor_projection_ddl:{schema}")
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                for statement in store._sql.ddl:
+                    await conn.execute(statement)
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    async def upsert(self, rows: Sequence[ProjectionRow]) -> None:
+        if rows:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.executemany(self._sql.upsert, [values_of(r) for r in rows])
+
+    async def delete(self, centre: Centre, native_ids: Iterable[str]) -> int:
+        ids = list(native_ids)
+        if ids:
+            async with self._pool.acquire() as conn:
+                await conn.execute("DELETE FROM matter WHERE centre = $1 AND native_id = ANY($2::text[])",
+                                   centre.value, ids)
+        return len(ids)
+
+    async def count(self, centre: Centre) -> int:
+        async with self._pool.acquire() as conn:
+            return int(await conn.fetchval(self._sql.count, centre.value))
+
+    async def fingerprints(self, centre: Centre) -> dict[str, str]:
+        async with self._pool.acquire() as conn:
+            return {r[0]: r[1] for r in await conn.fetch(self._sql.fingerprints, centre.value)}
+
+    async def set_watermark(self, mark: Watermark) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(self._sql.set_watermark, *watermark_values(mark))
+
+    async def watermarks(self) -> dict[Centre, Watermark]:
+        async with self._pool.acquire() as conn:
+            found = await conn.fetch(self._sql.watermarks)
+        return {m.centre: m for m in (watermark_of(tuple(r)) for r in found)}
+
+    async def cells(self, query: CellQuery) -> list[CellRow]:
+        params = self._sql.cell_params(query)
+        async with self._pool.acquire() as conn:
+            plain = await conn.fetch(self._sql.cells, *params)
+            repeats = await conn.fetch(self._sql.repeats, *params)
+        return cell_rows([tuple(r) for r in plain], [tuple(r) for r in repeats])
+
+    async def overdue(self, prefix: str, as_of: dt.datetime) -> list[ProjectionRow]:
+        async with self._pool.acquire() as conn:
+            found = await conn.fetch(self._sql.overdue, *self._sql.overdue_params(prefix, as_of))
+        return [row_of(tuple(r)) for r in found]
+
+    async def rows(self, keys: Sequence[tuple[Centre, str]]) -> dict[tuple[Centre, str], ProjectionRow]:
+        if not keys:
+            return {}
+        async with self._pool.acquire() as conn:
+            found = await conn.fetch(
+                "SELECT m.* FROM matter m JOIN unnest($1::text[], $2::text[]) AS k(c, n) "
+                "ON m.centre = k.c AND m.native_id = k.n", [c.value for c, _ in keys], [n for _, n in keys])
+        rows = [row_of(tuple(r)) for r in found]
+        return {r.key: r for r in rows}
+
+    async def roots(self, prefix: str, start: dt.datetime, end: dt.datetime,
+                    centres: Sequence[Centre]) -> list[ProjectionRow]:
+        async with self._pool.acquire() as conn:
+            found = await conn.fetch(self._sql.roots, *self._sql.root_params(prefix, start, end))
+        wanted = {c.value for c in centres}
+        return [row_of(tuple(r)) for r in found if r[0] in wanted]
+
+    async def aclose(self) -> None:
+        await self._pool.close()

@@ -1,0 +1,126 @@
+# ruff: noqa: S608 - SQL text is built only from this module's constants; values travel as parameters.
+"""The SQL every engine shares: one table, one watermark table, the queries.
+
+Instants are epoch microseconds (``bigint``) everywhere, so the engines compare
+the same numbers; the region prefix is an index range (:func:`~.store.prefix_bounds`).
+``mark`` spells the n-th parameter (``?`` for SQLite, ``$n`` for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from onedoor.model import Centre, MatterStatus
+
+from .rows import FLAGS, ProjectionRow, decode_deadlines, decode_links, encode_deadlines, encode_links, from_us, to_us
+from .store import CellQuery, CellRow, Watermark, prefix_bounds
+
+__all__ = ["COLUMNS", "OPEN", "Statements", "cell_rows", "row_of", "values_of", "watermark_of", "watermark_values"]
+
+COLUMNS: tuple[str, ...] = (
+    "centre", "native_id", "reference", "kind", "category", "region_code", "status", "centre_status",
+    "received_at", "month", "closed_at", "deadlines", "deadline_at", *FLAGS, "person", "links", "fingerprint",
+)
+OPEN = tuple(s.value for s in (MatterStatus.REGISTERED, MatterStatus.ACCEPTED, MatterStatus.IN_PROGRESS,
+                                MatterStatus.TRANSFERRED))
+_TYPES = {"received_at": "bigint NOT NULL", "closed_at": "bigint", "deadline_at": "bigint",
+          "person": "text", **{f: "smallint NOT NULL" for f in FLAGS}}
+
+
+def values_of(row: ProjectionRow) -> tuple[Any, ...]:
+    return (row.centre.value, row.native_id, row.reference, row.kind, row.category, row.region_code,
+            row.status.value, row.centre_status, to_us(row.received_at), row.month,
+            None if row.closed_at is None else to_us(row.closed_at), encode_deadlines(row.deadlines),
+            None if (due := row.overdue_from) is None else to_us(due),
+            *(int(row.flags.get(f, 0)) for f in FLAGS), row.person, encode_links(row.links), row.fingerprint())
+
+
+def row_of(v: Sequence[Any]) -> ProjectionRow:
+    n = len(FLAGS)
+    return ProjectionRow(
+        centre=Centre(v[0]), native_id=v[1], reference=v[2], kind=v[3], category=v[4], region_code=v[5],
+        status=MatterStatus(v[6]), centre_status=v[7], received_at=from_us(v[8]), month=v[9],
+        closed_at=None if v[10] is None else from_us(v[10]), deadlines=decode_deadlines(v[11]),
+        flags=dict(zip(FLAGS, (int(x) for x in v[13:13 + n]), strict=True)), person=v[13 + n],
+        links=decode_links(v[14 + n]))
+
+
+def cell_rows(plain: Sequence[Sequence[Any]], repeats: Sequence[Sequence[Any]]) -> list[CellRow]:
+    """Combine the grouped sums with the repeat-petition counts (same group key)."""
+    repeat = {(r[0], r[1], r[2]): int(r[3]) for r in repeats}
+    out = []
+    for r in plain:
+        counts = {"registered": int(r[4]), **{f: int(x or 0) for f, x in zip(FLAGS, r[5:], strict=True)},
+                  "repeat_petitions": repeat.get((r[1], r[2], r[3]), 0) if r[0] == Centre.PETITIONS.value else 0}
+        out.append(CellRow(Centre(r[0]), r[1], r[2], r[3], counts))
+    return out
+
+
+class Statements:
+    """The statements, spelled for one engine's parameter marks."""
+
+    def __init__(self, mark: Callable[[int], str], *, upsert_verb: str = "INSERT") -> None:
+        self.mark = mark
+        cols = ", ".join(COLUMNS)
+        marks = ", ".join(mark(i + 1) for i in range(len(COLUMNS)))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])
+        self.upsert = (f"{upsert_verb} INTO matter ({cols}) VALUES ({marks}) "
+                       f"ON CONFLICT (centre, native_id) DO UPDATE SET {updates}")
+        self.ddl = [
+            "CREATE TABLE IF NOT EXISTS matter (" + ", ".join(
+                f"{c} {_TYPES.get(c, 'text NOT NULL')}" for c in COLUMNS) + ", PRIMARY KEY (centre, native_id))",
+            "CREATE INDEX IF NOT EXISTS matter_region_received ON matter (region_code, received_at)",
+            "CREATE INDEX IF NOT EXISTS matter_deadline ON matter (deadline_at)",
+            "CREATE TABLE IF NOT EXISTS watermark (centre text PRIMARY KEY, style text NOT NULL, "
+            "as_of bigint, cursor text, row_count bigint NOT NULL, error text)",
+        ]
+        self.set_watermark = (
+            f"INSERT INTO watermark (centre, style, as_of, cursor, row_count, error) VALUES "
+            f"({mark(1)}, {mark(2)}, {mark(3)}, {mark(4)}, {mark(5)}, {mark(6)}) ON CONFLICT (centre) DO UPDATE SET "
+            "style = excluded.style, as_of = excluded.as_of, cursor = excluded.cursor, row_count = excluded.row_count, "
+            "error = excluded.error")
+        self.watermarks = "SELECT centre, style, as_of, cursor, row_count, error FROM watermark"
+        self.fingerprints = f"SELECT native_id, fingerprint FROM matter WHERE centre = {mark(1)}"
+        self.delete = f"DELETE FROM matter WHERE centre = {mark(1)} AND native_id = {mark(2)}"
+        self.count = f"SELECT count(*) FROM matter WHERE centre = {mark(1)}"
+        where = (f"region_code >= {mark(2)} AND region_code < {mark(3)} "
+                 f"AND received_at >= {mark(4)} AND received_at <= {mark(5)}")
+        sums = ", ".join(f"sum({f})" for f in FLAGS)
+        self.cells = (f"SELECT centre, category, month, substr(region_code, 1, {mark(1)}) AS region, count(*), {sums} "
+                      f"FROM matter WHERE {where} GROUP BY centre, category, month, region")
+        self.repeats = (
+            f"SELECT category, month, region, count(*) FROM (SELECT category, month, "
+            f"substr(region_code, 1, {mark(1)}) AS region, row_number() OVER "
+            "(PARTITION BY person, category ORDER BY received_at, native_id) AS nth "
+            f"FROM matter WHERE centre = 'PETITIONS' AND person IS NOT NULL AND {where}) AS p "
+            "WHERE nth > 1 GROUP BY category, month, region")
+        open_marks = ", ".join(f"'{s}'" for s in OPEN)
+        self.overdue = (f"SELECT {cols} FROM matter WHERE region_code >= {mark(1)} AND region_code < {mark(2)} "
+                        f"AND deadline_at < {mark(3)} AND status IN ({open_marks}) "
+                        f"AND (closed_at IS NULL OR closed_at > {mark(3)})")
+        self.roots = (f"SELECT {cols} FROM matter WHERE region_code >= {mark(1)} AND region_code < {mark(2)} "
+                      f"AND received_at >= {mark(3)} AND received_at <= {mark(4)} AND links <> '[]'")
+        self.one = f"SELECT {cols} FROM matter WHERE centre = {mark(1)} AND native_id = {mark(2)}"
+
+    def cell_params(self, q: CellQuery) -> tuple[Any, ...]:
+        low, high = prefix_bounds(q.prefix)
+        return (q.digits, low, high, to_us(q.start), to_us(q.end))
+
+    def overdue_params(self, prefix: str, as_of: dt.datetime) -> tuple[Any, ...]:
+        low, high = prefix_bounds(prefix)
+        return (low, high, to_us(as_of))
+
+    def root_params(self, prefix: str, start: dt.datetime, end: dt.datetime) -> tuple[Any, ...]:
+        low, high = prefix_bounds(prefix)
+        return (low, high, to_us(start), to_us(end))
+
+
+def watermark_values(mark: Watermark) -> tuple[Any, ...]:
+    return (mark.centre.value, mark.style, None if mark.as_of is None else to_us(mark.as_of), mark.cursor,
+            mark.rows, mark.error)
+
+
+def watermark_of(v: Sequence[Any]) -> Watermark:
+    return Watermark(Centre(v[0]), v[1], None if v[2] is None else from_us(v[2]), v[3], int(v[4]), v[5])

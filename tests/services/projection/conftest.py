@@ -1,0 +1,42 @@
+"""Both engines behind one fixture: every projection test runs on each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from onedoor.deadlines import RULES, Deadline
+from onedoor.model import CST, Centre, LinkRecord, MatterStatus
+from services.projection import FLAGS, ProjectionRow, ProjectionStore, open_projection_store
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProjectionStore]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'projection.sqlite'}"
+    else:
+        base: str = request.getfixturevalue("postgres_url")
+        url = f"{base}?schema=t_proj_{uuid.uuid4().hex[:10]}"
+    opened = await open_projection_store(url)
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+def make_row(native_id: str, *, centre: Centre = Centre.MEDIATION, region: str = "632301001001",
+             received: dt.datetime = dt.datetime(2025, 3, 5, 9, 30, tzinfo=CST), category: str = "邻里",
+             status: MatterStatus = MatterStatus.IN_PROGRESS, closed: dt.datetime | None = None,
+             due: dt.datetime | None = None, person: str | None = None, accepted: int = 1,
+             links: tuple[LinkRecord, ...] = ()) -> ProjectionRow:
+    deadlines = () if due is None else (Deadline(RULES["MEDIATION"], received, due, due, closed),)
+    return ProjectionRow(
+        centre=centre, native_id=native_id, reference=native_id, kind="RM", category=category, region_code=region,
+        status=status, centre_status="先行调解", received_at=received, month=received.strftime("%Y-%m"),
+        closed_at=closed, deadlines=deadlines, flags={f: (accepted if f == "accepted" else 0) for f in FLAGS},
+        person=person, links=links)
