@@ -35,6 +35,7 @@ from .graphql_app import OneDoorGraphQL
 from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
+from .operation.gate import OperationGate
 from .operation.limits import DocumentCache, OperationLimits
 from .persisted import PersistedQueries
 from .portal import portal_mount
@@ -87,7 +88,10 @@ def create_app(
     connectors = telemetry.connectors(connectors)
     holder = _AuditHolder(telemetry.audit(audit) if audit is not None else None)
     documents = DocumentCache()  # parsed and validated once per worker, by query text
+    persisted = PersistedQueries.from_settings(settings.persisted_queries)
     extensions: list[ExtensionFactory] = [
+        # First: every later stage sees the fresh context and what the gate decided.
+        lambda: OperationGate(reject_anonymous=settings.auth.reject_anonymous, persisted=persisted),
         telemetry.extension,
         ErrorHygiene,
         lambda: OperationLimits(settings.limits, documents),
@@ -106,7 +110,8 @@ def create_app(
         filing=filing,
         graphql_ide="graphiql" if settings.introspection else None,
         allow_queries_via_get=True,
-        persisted=PersistedQueries.from_settings(settings.persisted_queries),
+        authenticate=authenticate,
+        reject_anonymous=settings.auth.reject_anonymous,
     )
 
     async def healthz(_: Request) -> JSONResponse:

@@ -20,6 +20,7 @@ from policy.principal import ANONYMOUS, Principal
 __all__ = ["AuthMiddleware", "Authenticator", "BodyLimitMiddleware", "InvalidToken", "RequestIdMiddleware"]
 
 Authenticator = Callable[[str], Awaitable[Principal]]
+_CLAIM_REASONS = frozenset({"bad_region", "bad_subject"})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -138,9 +139,12 @@ class AuthMiddleware:
                 if scheme.lower() != "bearer" or not token.strip():
                     raise InvalidToken("malformed")
                 principal = await self.authenticate(token.strip())
-            except InvalidToken:
+            except InvalidToken as exc:
+                # A signed token with an unusable claim: the issuer's administrator
+                # needs to know which (a forger learns nothing from it).
+                detail = exc.detail if exc.reason in _CLAIM_REASONS else None
                 await self._deny(scope, send, 'Bearer error="invalid_token"',
-                                 "令牌无效或已过期 / the token is invalid or expired")
+                                 "令牌无效或已过期 / the token is invalid or expired", detail)
                 return
         elif self.reject_anonymous and scope["type"] == "http":
             await self._deny(scope, send, "Bearer", "需要令牌 / a bearer token is required")
@@ -148,12 +152,15 @@ class AuthMiddleware:
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
-    async def _deny(self, scope: Scope, send: Send, challenge: str, message: str) -> None:
+    async def _deny(self, scope: Scope, send: Send, challenge: str, message: str,
+                    reason: str | None = None) -> None:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 4401})
             return
+        extensions: dict[str, Any] = {"code": "UNAUTHENTICATED"}
+        if reason:
+            extensions["reason"] = reason
         await send_json(
-            send, 401,
-            {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+            send, 401, {"errors": [{"message": message, "extensions": extensions}]},
             [(b"www-authenticate", challenge.encode())],
         )

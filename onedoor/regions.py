@@ -20,6 +20,7 @@ from functools import cache
 
 __all__ = [
     "PROVINCE_ABBREVIATIONS",
+    "PROVINCE_CODES",
     "Region",
     "RegionLevel",
     "UnknownRegion",
@@ -112,7 +113,16 @@ VILLAGES_PER_TOWNSHIP = 5
 _SYLLABLES = "安宝城东丰福光和河华吉金乐林龙明南平清泉瑞山石泰天西祥新阳永玉云长中"
 _TOWNSHIP_SUFFIX = ("镇", "乡", "街道", "镇")
 _VILLAGE_SUFFIX = ("村", "村", "社区", "村", "村")
-_CODE = re.compile(r"^\d{6}(\d{6})?$")
+# ASCII digits only, and nothing after them: ``\d`` would take full-width
+# digits (６３２３００) and ``$`` a trailing newline.
+_CODE = re.compile(r"\A[0-9]{6}(?:[0-9]{6})?\Z")
+
+# GB/T 2260 province-level codes (省级): a code outside these names no place.
+PROVINCE_CODES: frozenset[str] = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+    "65", "71", "81", "82",
+})
 
 
 def _synthetic_name(code: str, suffixes: tuple[str, ...], index: int) -> str:
@@ -178,6 +188,8 @@ def canonical_prefix(code: str) -> str:
     """
     if not _CODE.match(code):
         raise UnknownRegion(code, "format")
+    if code[:2] not in PROVINCE_CODES:
+        raise UnknownRegion(code, "province")
     if len(code) == 12:
         if code.endswith("000"):
             return code[:9]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from onedoor.regions import region_matches
@@ -38,9 +39,22 @@ class Principal:
     citizen_id: str | None = None
     authenticated: bool = False
     token_id: str | None = None
+    # The token's ``exp`` (Unix seconds): long-lived operations (subscriptions)
+    # end when it passes; ``None`` for the anonymous principal.
+    expires_at: float | None = None
 
     def has(self, *scopes: str) -> bool:
         return all(s in self.scopes for s in scopes)
+
+    def expired(self, now: float | None = None) -> bool:
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) >= self.expires_at
+
+    def seconds_left(self, now: float | None = None) -> float | None:
+        if self.expires_at is None:
+            return None
+        return self.expires_at - (time.time() if now is None else now)
 
     def in_jurisdiction(self, region_code: str) -> bool:
         return region_matches(region_code, self.regions)

@@ -59,16 +59,30 @@ class RequestContext:
     decisions: list[Decision] = field(default_factory=list)
     # Filing, tracking and live updates (issue 5); ``None`` where the app has no store.
     filing: FilingService | None = None
+    # A WebSocket's ``connection_init`` payload (strawberry sets it; the transport
+    # reads the token from it once, then operations are forked from this context).
+    connection_params: dict[str, object] | None = None
 
     def fork(self) -> RequestContext:
-        """A fresh context for one operation of a batched (array) request: same
-        caller, own loaders and own record of what it touched, so each operation
-        gets its own exact audit record."""
+        """A fresh context for one operation (the operation gate forks one for
+        every operation of every transport): same caller, own loaders and own
+        record of what it touched, so each operation gets its own exact audit
+        record and no operation on a WebSocket sees another's."""
         return RequestContext(
             principal=self.principal, connectors=self.connectors,
             loaders=Loaders(self.connectors), request_id=self.request_id,
             purpose=self.purpose, audit=self.audit, filing=self.filing,
         )
+
+    def reset_disclosures(self) -> None:
+        """Forget what was disclosed so far: the audit stage calls this after
+        recording it, so that each subscription event gets a record of its own."""
+        self.omitted_centres = set()
+        self.citizens_touched = set()
+        self.unmasked_fields = set()
+        self.centres_returned = set()
+        self.records_returned = 0
+        self.loaders.centres_called.clear()
 
     def can_read(self, centre: Centre) -> bool:
         return CENTRE_SCOPES[centre] in self.principal.scopes

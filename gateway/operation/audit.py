@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -65,18 +65,39 @@ class StoreHolder(Protocol):
 
 
 class AuditTrail(SchemaExtension):
+    """Appends the record before the answer leaves; fails closed.
+
+    A query or mutation over HTTP is recorded once, when the operation ends.
+    Anything streamed — every subscription event, and a query sent over a
+    WebSocket — is recorded per result in ``on_stream_result``, before that
+    result is handed to the transport: an event whose record cannot be
+    written is not delivered.
+    """
+
     def __init__(self, holder: StoreHolder) -> None:
         self.holder = holder
+        self.streamed = False
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
+        result = self.execution_context.result
+        if not self.streamed and result is not None:
+            await self._record(result)
+
+    async def on_stream_result(self, result: Any) -> AsyncIterator[None]:
+        self.streamed = True
+        await self._record(result)
+        yield
+
+    async def _record(self, result: Any) -> None:
         execution = self.execution_context
         ctx = execution.context
-        result = execution.result
-        if not isinstance(ctx, RequestContext) or result is None:
+        if not isinstance(ctx, RequestContext):
             return
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
         entry = entry_for(ctx, execution.operation_name, execution.query, errors)
+        # A subscription's next event is a new disclosure: it gets its own record.
+        ctx.reset_disclosures()
         if entry is None:
             return
         try:

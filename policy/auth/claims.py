@@ -26,6 +26,10 @@ __all__ = ["principal_from_claims"]
 
 _MAX_PURPOSE = 200
 _MAX_REGIONS = 64
+_REGION_REASONS = {
+    "format": "区划代码须为6位或12位半角数字 / a region code is 6 or 12 ASCII digits",
+    "province": "区划代码的前两位不是省级代码 / the first two digits name no province (GB/T 2260)",
+}
 
 
 def _optional_str(claims: Mapping[str, Any], name: str) -> str | None:
@@ -56,7 +60,7 @@ def _regions(claims: Mapping[str, Any]) -> tuple[str, ...]:
         try:
             prefixes.add(canonical_prefix(code))
         except UnknownRegion as exc:
-            raise InvalidToken("bad_region", exc.reason) from None
+            raise InvalidToken("bad_region", _REGION_REASONS.get(exc.reason, exc.reason)) from None
     return tuple(sorted(prefixes))
 
 
@@ -84,4 +88,10 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         citizen_id=citizen_id,
         authenticated=True,
         token_id=_optional_str(claims, "jti"),
+        expires_at=_expiry(claims),
     )
+
+
+def _expiry(claims: Mapping[str, Any]) -> float | None:
+    exp = claims.get("exp")
+    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
