@@ -6,7 +6,7 @@ subscribers of that matter are woken. Each callback is signed as Stripe and
 GitHub sign theirs, with a secret shared with that centre alone
 (``[centres.<centre>] webhook_secret``)::
 
-    X-OneDoor-Signature: t=1733122800,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+    X-OneDoor-Signature: t=<unix seconds>,v1=<64 hex digits>
     v1 = hex(HMAC-SHA256(secret, f"{t}." + raw body))
 
 One choke point, in this order, before anything is parsed or anybody woken:
@@ -26,7 +26,7 @@ authenticated callbacks, so forged ones cannot use up a centre's allowance.
 The body is trusted for nothing but the id: subscribers re-read the record.
 
 >>> sign(b"0123456789abcdef", b'{"caseNo": "TJ1"}', 1733122800)
-'t=1733122800,v1=...'
+'t=1733122800,v1=97f2ef34261fa144124a4512e6d7faa00d9bc8f9a11be439f80e1f388987c85b'
 """
 
 from __future__ import annotations

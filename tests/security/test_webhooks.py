@@ -28,7 +28,7 @@ from gateway.app import create_app
 from gateway.demo import demo_settings_for
 from gateway.middleware import InvalidToken
 from gateway.settings import ConfigError, load_settings
-from gateway.webhooks import TokenBucket, Webhooks
+from gateway.webhooks import TokenBucket, Webhooks, sign
 from onedoor.model import Centre
 from policy.principal import Principal
 from sandbox.writes import signature as sandbox_signature
@@ -228,6 +228,15 @@ async def test_the_sandbox_centres_sign_as_documented(gw: Gateway) -> None:
     header = sandbox_signature(SECRETS[Centre.MEDIATION], raw, int(time.time()))
     assert header == signed(FOLLOWED, SECRETS[Centre.MEDIATION], int(header[2:12]))[1]
     assert (await gw.post("mediation", raw, header)).status_code == 202
+
+
+def test_the_documented_test_vector() -> None:
+    vector = "t=1733122800,v1=97f2ef34261fa144124a4512e6d7faa00d9bc8f9a11be439f80e1f388987c85b"
+    api = (Path(__file__).resolve().parents[2] / "sandbox" / "API.md").read_text()
+    assert vector.split(",")[1] in api
+    body = b'{"caseNo": "TJ1"}'
+    assert sign(b"0123456789abcdef", body, 1733122800) == vector
+    assert sandbox_signature("0123456789abcdef", body, 1733122800) == vector
 
 
 async def test_a_centre_without_a_secret_or_webhooks_is_refused(gw: Gateway) -> None:
