@@ -82,6 +82,7 @@ class RequestContext:
         self.unmasked_fields = set()
         self.centres_returned = set()
         self.records_returned = 0
+        self.decisions = []
         self.loaders.centres_called.clear()
 
     def can_read(self, centre: Centre) -> bool:
