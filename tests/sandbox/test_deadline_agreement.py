@@ -1,0 +1,105 @@
+"""Issue 12: the ``overdue`` field, the ``matters(filter: {overdue})`` filter and the
+``overdue(regionCode:)`` list agree, for every centre, over the sandbox world.
+
+The field and the list are computed by the gateway (onedoor.deadlines); the filter is
+pushed down to each centre, whose own flag the sandbox computes with onedoor.periods.
+The gateway's clock is the world's ``now`` (the sandbox is frozen at it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from connectors.base import Connector
+from connectors.registry import build_connectors
+from connectors.settings import demo_settings
+from onedoor.model import Centre
+from policy.principal import Principal
+from sandbox.runner import Sandbox
+from schema import RequestContext, build_schema
+from schema.loaders import Loaders
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SCHEMA = build_schema()
+REGION = "632300"  # Huangnan: every centre has a few hundred matters here
+SCOPES = frozenset({"mediation:read", "legal:read", "petitions:read", "litigation:read", "governance:read",
+                    "stats:read"})
+OPEN = {"REGISTERED", "ACCEPTED", "IN_PROGRESS", "TRANSFERRED"}
+PAGE = """query($centre: Centre!, $overdue: Boolean, $after: String) {
+  matters(filter: {regionPrefix: "@REGION", centres: [$centre], overdue: $overdue}, first: 100, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { id status overdue } } }""".replace("@REGION", REGION)
+LIST = 'query { overdue(regionCode: "@REGION") { id centre deadlineKind } }'.replace("@REGION", REGION)
+
+
+@dataclass
+class Gateway:
+    connectors: dict[Centre, Connector]
+    now: dt.datetime  # the world's: the sandbox is frozen at it
+
+    async def run(self, query: str, **variables: Any) -> Any:
+        principal = Principal(sub="analyst", client_id="tests", scopes=SCOPES, regions=("6323",),
+                              authenticated=True)
+        ctx = RequestContext(principal=principal, connectors=self.connectors, loaders=Loaders(self.connectors),
+                             request_id="t", now=self.now)
+        result = await SCHEMA.execute(query, variable_values=variables, context_value=ctx)
+        assert result.errors is None, result.errors
+        return result.data
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def gateway(sb: Sandbox) -> AsyncIterator[Gateway]:
+    built = dict(build_connectors(demo_settings(dict(sb.urls), sb.idp_url)))
+    yield Gateway(built, sb.world.now)
+    for connector in built.values():
+        await connector.aclose()
+
+
+async def matters(gateway: Gateway, centre: Centre, overdue: bool | None) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    after = None
+    while True:
+        page = (await gateway.run(PAGE, centre=centre.name, overdue=overdue, after=after))["matters"]
+        found.update({n["id"]: n for n in page["nodes"]})
+        if not page["pageInfo"]["hasNextPage"]:
+            assert len(found) == page["totalCount"]
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+async def test_field_filter_and_list_agree_for_every_centre(gateway: Gateway) -> None:
+    listed = (await gateway.run(LIST))["overdue"]
+    disagreements: dict[str, int] = {}
+    for centre in Centre:
+        every = await matters(gateway, centre, None)
+        flagged = {i for i, n in every.items() if n["overdue"]}
+        filtered_true = set(await matters(gateway, centre, True))
+        filtered_false = set(await matters(gateway, centre, False))
+        open_flagged = {i for i in flagged if every[i]["status"] in OPEN}
+        in_list = {item["id"] for item in listed if item["centre"] == centre.name}
+        disagreements[centre.name] = len(
+            (flagged ^ filtered_true) | ((set(every) - flagged) ^ filtered_false) | (open_flagged ^ in_list))
+        assert len(every) > 50 and 0 < len(flagged) < len(every), centre  # the test has teeth
+    assert not any(disagreements.values()), disagreements
+
+
+BOUNDED = """query($centre: Centre!, $to: DateTime!) {
+  matters(filter: {regionPrefix: "@REGION", centres: [$centre], receivedTo: $to}, first: 3) {
+    nodes { id receivedAt } } }""".replace("@REGION", REGION)
+
+
+async def test_received_to_is_exact_to_the_second_at_every_centre(gateway: Gateway) -> None:
+    """PETITIONS filters by date (ksrq/jsrq); its times (kssj/jssj) make the bound as exact as elsewhere."""
+    for centre in Centre:
+        newest = (await gateway.run(BOUNDED, centre=centre.name, to=gateway.now.isoformat()))["matters"]["nodes"]
+        received = dt.datetime.fromisoformat(newest[0]["receivedAt"])
+        just_before = (received - dt.timedelta(seconds=1)).isoformat()
+        page = (await gateway.run(BOUNDED, centre=centre.name, to=just_before))["matters"]["nodes"]
+        assert newest[0]["id"] not in {n["id"] for n in page}, centre
+        assert all(dt.datetime.fromisoformat(n["receivedAt"]) < received for n in page), centre
