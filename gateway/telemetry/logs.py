@@ -91,10 +91,18 @@ def configure_logging(settings: LoggingSettings, stream: TextIO | None = None) -
     for name in ("httpx", "httpcore"):
         # httpx logs every request's full URL at INFO: the centres' query strings hold resident IDs.
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         # uvicorn's own handlers would print the same events a second time, unformatted.
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # uvicorn's access line quotes the request target, query string included — and a
+    # GET's variables hold resident IDs. ``access_log=False`` alone does not stop it
+    # (uvicorn logs whenever the logger has handlers, and the root's count): this
+    # logger gets none and stops propagating. Our own ``http.request`` line has the path only.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
+    access.disabled = True
 
 
 def reset_logging() -> None:

@@ -1,0 +1,64 @@
+"""The HTTP server's own guard: a header read timeout.
+
+uvicorn closes idle keep-alive connections but waits for ever on a request
+whose headers never finish (slowloris): 1,500 half-sent requests were held
+open indefinitely. This protocol closes a connection whose request headers
+have not all arrived within ``seconds`` of its first byte (or of the
+connection opening). It is the h11 protocol, always: the choice is explicit
+so that installing httptools cannot silently drop the guard.
+
+Example::
+
+    uvicorn.Config(app, http=header_timeout_protocol(10.0))
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+__all__ = ["header_timeout_protocol"]
+
+
+class _HeaderTimeoutProtocol(H11Protocol):
+    header_timeout: float = 10.0
+    closed_for_timeout = 0  # per process, for tests and the curious
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:
+            self._arm()  # the first bytes of a request (again on a keep-alive connection)
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm()  # the headers are in: the body and the app have their own limits
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _timed_out(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            type(self).closed_for_timeout += 1
+            self.transport.close()
+
+
+def header_timeout_protocol(seconds: float) -> type[Any]:
+    """An h11 protocol class that closes connections whose headers take longer than ``seconds``."""
+    return type("HeaderTimeoutProtocol", (_HeaderTimeoutProtocol,), {"header_timeout": seconds})
