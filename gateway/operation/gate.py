@@ -12,7 +12,10 @@ This one runs first, so everything after it sees what it decided:
    refused, ends the operation here (``UNAUTHENTICATED``);
 3. persisted queries and the safelist: a hash becomes its document, an
    unlisted document is refused (``QUERY_NOT_IN_SAFELIST``) before it is
-   parsed.
+   parsed;
+4. input bounds: no string — in the variables or written in the document —
+   longer than ``max_string_chars`` reaches a resolver or a centre
+   (``BAD_USER_INPUT``), whatever field or type it is for.
 
 A refusal replaces the document with a one-field stand-in and the
 validation result with the refusal, so no other extension parses, walks or
@@ -33,6 +36,9 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
+    Visitor,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 
@@ -65,9 +71,11 @@ def unauthenticated(message: str) -> GraphQLError:
 
 
 class OperationGate(SchemaExtension):
-    def __init__(self, *, reject_anonymous: bool, persisted: PersistedQueries | None) -> None:
+    def __init__(self, *, reject_anonymous: bool, persisted: PersistedQueries | None,
+                 max_string_chars: int = 2000) -> None:
         self.reject_anonymous = reject_anonymous
         self.persisted = persisted
+        self.max_string_chars = max_string_chars
         self.refusal: GraphQLError | None = None
 
     def on_operation(self) -> Iterator[None]:
@@ -85,9 +93,25 @@ class OperationGate(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         # Set before the other extensions validate: they leave a refused
         # operation alone, and strawberry then skips its own validation.
+        execution = self.execution_context
+        if self.refusal is None and execution.graphql_document is not None:
+            self.refusal = self._too_long(execution.graphql_document, execution.variables)
         if self.refusal is not None:
-            self.execution_context.pre_execution_errors = [self.refusal]
+            execution.pre_execution_errors = [self.refusal]
         yield
+
+    def _too_long(self, document: DocumentNode, variables: Any) -> GraphQLError | None:
+        limit = self.max_string_chars
+        longest = max(_string_lengths(variables), default=0)
+        if longest <= limit:
+            collector = _Literals()
+            visit(document, collector)
+            longest = max(collector.lengths, default=0)
+        if longest <= limit:
+            return None
+        return GraphQLError(
+            f"输入过长（最多 {limit} 字） / an input string is too long (at most {limit} characters)",
+            extensions={"code": "BAD_USER_INPUT", "maxLength": limit, "actual": longest})
 
     def _refusal(self, ctx: RequestContext) -> GraphQLError | None:
         principal = ctx.principal
@@ -105,3 +129,24 @@ class OperationGate(SchemaExtension):
         except PersistedQueryError as exc:
             return exc.as_graphql_error()
         return None
+
+
+class _Literals(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lengths: list[int] = []
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        self.lengths.append(len(node.value))
+
+
+def _string_lengths(value: Any, depth: int = 0) -> Iterator[int]:
+    """Lengths of every string in a variables value (bounded depth: JSON from a client)."""
+    if isinstance(value, str):
+        yield len(value)
+    elif depth < 32 and isinstance(value, dict):
+        for item in value.values():
+            yield from _string_lengths(item, depth + 1)
+    elif depth < 32 and isinstance(value, list):
+        for item in value:
+            yield from _string_lengths(item, depth + 1)
