@@ -181,10 +181,11 @@ def _raise_recursion(*_: Any, **__: Any) -> Any:
     "strawberry.schema.schema.parse",  # the parser
 ])
 async def test_an_exception_in_any_stage_is_masked_with_a_correlation_id(
-        target: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        target: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     # An exception escaping a hook skips every extension's post-processing:
     # strawberry used to answer it with the raw message and no code.
     monkeypatch.setattr(target, _raise_recursion)
+    caplog.set_level("ERROR", logger="onedoor.errors")
     async with client(_centres(), {"good": CASEWORKER}) as http:
         response = await http.post(
             "/graphql", headers={"Authorization": "Bearer good", "X-Request-Id": "req-12345678"},
@@ -194,6 +195,9 @@ async def test_an_exception_in_any_stage_is_masked_with_a_correlation_id(
     (error,) = response.json()["errors"]
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "correlationId": "req-12345678"}
     assert "req-12345678" in error["message"]
+    # Logged once, by type and stack, under the same id.
+    (incident,) = [r.getMessage() for r in caplog.records if r.name == "onedoor.errors"]
+    assert incident.startswith("unexpected RecursionError request_id=req-12345678")
 
 
 @pytest.mark.parametrize("name", [{"a": 1}, ["Q"], 5, True])
