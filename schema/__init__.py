@@ -6,53 +6,32 @@
 
 from __future__ import annotations
 
-import logging
-import traceback
 from collections.abc import Callable, Sequence
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from .citizen import Citizen
 from .context import RequestContext
-from .errors import is_expected
 from .extensions import PartialResults
-from .filing import FilingQuery, Mutation
-from .health import HealthQuery
-from .matter import CourtCase, GridEvent, LegalServiceRequest, MediationCase, Petition
-from .query import Query
-from .statistics import StatisticsQuery
-from .subscription import Subscription
+from .incidents import log_unexpected
+from .roots import CONCRETE_TYPES, Mutation, RootQuery, Subscription
 
 __all__ = ["Citizen", "ExtensionFactory", "RequestContext", "build_schema", "sdl"]
-
-_log = logging.getLogger("onedoor.errors")
 
 ExtensionFactory = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
 class OneDoorSchema(strawberry.Schema):
-    """Logs only unexpected errors, by type and stack: expected ones (bad input,
-    denials, centre failures) are answers, not incidents, and an exception's
-    message may quote personal data."""
+    """Logs only unexpected errors (:mod:`schema.incidents`)."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
-        for error in errors:
-            if not is_expected(error):
-                _log_unexpected(error, request_id)
-
-
-def _log_unexpected(error: GraphQLError, request_id: str) -> None:
-    original = error.original_error
-    stack = "".join(traceback.format_tb(original.__traceback__)) if original else ""
-    _log.error("unexpected %s request_id=%s\n%s", type(original).__name__, request_id, stack)
+        log_unexpected(errors, execution_context)
 
 
 def build_schema(
@@ -61,14 +40,14 @@ def build_schema(
 ) -> strawberry.Schema:
     """``federation=True``: the Apollo Federation v2 subgraph (:mod:`schema.subgraph`)."""
     if federation:
-        from .subgraph import build_subgraph
+        from .subgraph import build_subgraph  # `python -m schema.subgraph` imports this package first
 
         return build_subgraph(extensions, suggestions=suggestions, max_batch=max_batch)
     return OneDoorSchema(
-        query=merge_types("Query", (Query, FilingQuery, StatisticsQuery, HealthQuery)),
+        query=RootQuery,
         mutation=Mutation,
         subscription=Subscription,
-        types=[MediationCase, LegalServiceRequest, Petition, CourtCase, GridEvent],
+        types=list(CONCRETE_TYPES),
         extensions=[PartialResults, *extensions],
         config=StrawberryConfig(
             disable_field_suggestions=not suggestions,

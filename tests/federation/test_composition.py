@@ -3,14 +3,13 @@ composition library (``@apollo/composition``, run with the machine's Node.js),
 beside the governance centre's subgraph — whose ``GridEvent`` entity is why
 the subgraph publishes its unified grid matter as ``GridMatter``.
 
-The test installs the pinned packages itself (``npm ci`` from the committed
-lock file into the git-ignored ``tests/federation/node_modules``); it skips
-only when node or npm is missing, and says so.
+The Node packages are the third-party client suite's (``tests/clients``:
+``npm ci`` from its committed lock file on first use); the test skips only
+when node or npm is missing, and says so.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,20 +17,14 @@ import pytest
 
 from sandbox.governance import schema as governance_schema
 from schema.subgraph import subgraph_sdl
+from tests.clients.node import HERE, NODE, install, requires_node
 
-HERE = Path(__file__).parent
-NODE, NPM = shutil.which("node"), shutil.which("npm")
-
-pytestmark = pytest.mark.skipif(NODE is None or NPM is None,
-                                reason="Node.js and npm are needed to run @apollo/composition")
+pytestmark = requires_node
 
 
 @pytest.fixture(scope="module")
 def composer() -> Path:
-    if not (HERE / "node_modules" / "@apollo" / "composition" / "package.json").is_file():
-        done = subprocess.run([str(NPM), "ci", "--no-audit", "--no-fund", "--prefix", str(HERE)],
-                              capture_output=True, text=True, timeout=600, check=False)
-        assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
+    install()
     return HERE / "compose.mjs"
 
 
@@ -53,6 +46,9 @@ def test_onedoor_composes_with_the_governance_subgraph(composer: Path, tmp_path:
     assert '@join__type(graph: ONEDOOR, key: "idNumber", resolvable: true)' in supergraph
     assert '@join__type(graph: ONEDOOR, key: "id", resolvable: true)' in supergraph
     assert '@join__type(graph: GOVERNANCE, key: "eventNo")' in supergraph
+    assert '@link(url: "https://specs.apollo.dev/requiresScopes/v0.1", for: SECURITY)' in supergraph
+    assert '@requiresScopes(scopes: [["audit:read"]])' in supergraph
+    assert "type Subscription" in supergraph and "type Mutation" in supergraph
 
 
 def test_composition_failures_are_reported(composer: Path, tmp_path: Path) -> None:
