@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from onedoor.centres import CENTRES
 from onedoor.model import Centre
 
 __all__ = [
@@ -23,13 +24,7 @@ __all__ = [
     "CentreUnavailable",
 ]
 
-_CENTRE_ZH = {
-    Centre.MEDIATION: "矛调中心",
-    Centre.LEGAL_SERVICES: "公共法律服务中心",
-    Centre.PETITIONS: "信访中心",
-    Centre.LITIGATION: "诉讼服务中心",
-    Centre.GOVERNANCE: "综治中心",
-}
+_CENTRE_ZH = {centre: info.name_zh for centre, info in CENTRES.items()}
 
 
 class CentreError(Exception):

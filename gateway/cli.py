@@ -22,7 +22,7 @@ from typing import Any
 __all__ = ["main"]
 
 _CENTRES = ("MEDIATION", "LEGAL_SERVICES", "PETITIONS", "LITIGATION", "GOVERNANCE")
-_PERSONAS = ("caseworker", "auditor", "analyst", "portal", "citizen")
+_PERSONAS = ("caseworker", "auditor", "analyst", "portal", "citizen", "operator")
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -122,8 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     where = verify.add_mutually_exclusive_group()
     where.add_argument("--state-dir", type=Path, default=None)
     where.add_argument("--config", type=Path, default=None)
-    verify.add_argument("--witness", type=Path, default=None,
-                        help="the checkpoint witness (file or directory) to hold the chain against")
+    verify.add_argument("--witness", default=None,
+                        help="the checkpoint witness to hold the chain against: a file or "
+                             "directory, or a postgresql:// URL")
     verify.add_argument("--public-key", type=Path, default=None,
                         help="PEM key the checkpoints must be signed with (default: the configured "
                              "signing key, else the key the witness names)")

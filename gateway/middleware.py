@@ -164,3 +164,30 @@ class AuthMiddleware:
             send, 401, {"errors": [{"message": message, "extensions": extensions}]},
             [(b"www-authenticate", challenge.encode())],
         )
+
+
+class AdminListener:
+    """Operators' endpoints on their own listener: with ``admin_port`` set, the
+    admin paths (``/metrics``, ``/readyz``) answer only there and the admin
+    listener answers nothing else — so a metrics scrape that moves with every
+    lookup is out of the public listener's reach (no existence oracle)."""
+
+    def __init__(self, app: ASGIApp, *, admin_port: int | None, admin_paths: frozenset[str]) -> None:
+        self.app = app
+        self.admin_port = admin_port
+        self.admin_paths = admin_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.admin_port is None or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        server = scope.get("server")
+        on_admin = server is not None and server[1] == self.admin_port
+        if (scope["path"] in self.admin_paths) != on_admin:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 4404})
+                return
+            await send_json(send, 404, {"errors": [{"message": "Not Found",
+                                                    "extensions": {"code": "NOT_FOUND"}}]})
+            return
+        await self.app(scope, receive, send)

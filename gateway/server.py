@@ -10,17 +10,24 @@ so that installing httptools cannot silently drop the guard.
 Example::
 
     uvicorn.Config(app, http=header_timeout_protocol(10.0))
+    # worker processes import it by name; the parent sets the timeout:
+    os.environ[HEADER_TIMEOUT_ENV] = "10"
+    uvicorn.Config("gateway.asgi:app_factory", http="gateway.server:HeaderTimeoutProtocol")
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["header_timeout_protocol"]
+__all__ = ["HEADER_TIMEOUT_ENV", "HeaderTimeoutProtocol", "bind_tcp", "header_timeout_protocol"]
+
+HEADER_TIMEOUT_ENV = "ONEDOOR_SERVE_HEADER_TIMEOUT"
 
 
 class _HeaderTimeoutProtocol(H11Protocol):
@@ -62,3 +69,20 @@ class _HeaderTimeoutProtocol(H11Protocol):
 def header_timeout_protocol(seconds: float) -> type[Any]:
     """An h11 protocol class that closes connections whose headers take longer than ``seconds``."""
     return type("HeaderTimeoutProtocol", (_HeaderTimeoutProtocol,), {"header_timeout": seconds})
+
+
+class HeaderTimeoutProtocol(_HeaderTimeoutProtocol):
+    """The importable form (``--workers N`` spawns processes that import it by name)."""
+
+    header_timeout = float(os.environ.get(HEADER_TIMEOUT_ENV, "10"))
+
+
+def bind_tcp(host: str, port: int) -> socket.socket:
+    """A listening socket that worker processes inherit (as uvicorn binds its own)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

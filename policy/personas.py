@@ -31,6 +31,7 @@ PERSONAS: dict[str, Persona] = {
         Persona("analyst", ("stats:read",), DEMO_REGIONS, "analyst-1", "分析员 / analyst"),
         Persona("portal", _READ, DEMO_REGIONS, "portal-frontend", "门户前端 / portal front end"),
         Persona("citizen", ("citizen:self", "matters:write"), (), "", "群众本人 / a resident"),
+        Persona("operator", ("ops:read",), (), "operator-1", "运维 / operator: centre health counters"),
     )
 }
 

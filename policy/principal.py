@@ -5,22 +5,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from onedoor.centres import CENTRES
 from onedoor.regions import region_matches
 
 __all__ = ["ANONYMOUS", "SCOPES", "Principal"]
 
 # Every scope the gateway understands (RFC 6749 space-separated in the token).
 SCOPES: tuple[str, ...] = (
-    "mediation:read",
-    "legal:read",
-    "petitions:read",
-    "litigation:read",
-    "governance:read",
+    *(info.read_scope for info in CENTRES.values()),  # one per centre (onedoor.centres)
     "pii:read",
     "matters:write",
     "audit:read",
     "stats:read",
     "citizen:self",
+    # Operators: the gateway's own health detail (request counters per centre).
+    "ops:read",
     # Reaching confidential petitions (a protected reporter's 检举控告) through a
     # person or a link; every such reach is audited (policy.disclosure).
     "petitions:confidential",

@@ -17,17 +17,12 @@ from collections.abc import Mapping, Sequence
 from aiodataloader import DataLoader
 
 from connectors.base import Connector
+from onedoor.centres import CENTRES
 from onedoor.model import Centre, MatterRecord, ResidentRecord
 
 __all__ = ["Loaders"]
 
-_BATCH_LIMITS: Mapping[Centre, int] = {
-    Centre.MEDIATION: 100,
-    Centre.LEGAL_SERVICES: 50,
-    Centre.PETITIONS: 50,
-    Centre.LITIGATION: 100,
-    Centre.GOVERNANCE: 100,
-}
+_BATCH_LIMITS: Mapping[Centre, int] = {c: info.batch_limit for c, info in CENTRES.items()}
 
 
 class Loaders:

@@ -57,10 +57,12 @@ base_url = "{urls['governance']}"
 
 
 @contextlib.asynccontextmanager
-async def serving(config: Path, *, workers: int = 1, env: dict[str, str] | None = None
+async def serving(config: Path, *, workers: int = 1, env: dict[str, str] | None = None,
+                  admin_port: int | None = None, port: int | None = None,
                   ) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Start, wait for ``/readyz`` (bounded), yield (base URL, process); SIGTERM on exit."""
-    port = free_port()
+    """Start, wait for ``/readyz`` (bounded; on the admin listener when the config
+    names one), yield (base URL, process); SIGTERM on exit."""
+    port = port or free_port()
     log = (config.parent / f"gateway-{port}.log").open("wb")
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     child_env.update(env or {})
@@ -70,7 +72,8 @@ async def serving(config: Path, *, workers: int = 1, env: dict[str, str] | None 
         stdout=log, stderr=subprocess.STDOUT, env=child_env)
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=base) as http:
+        ready_base = f"http://127.0.0.1:{admin_port}" if admin_port else base
+        async with httpx.AsyncClient(base_url=ready_base) as http:
             for _ in range(400):  # start-up imports and the audit store: up to ~40 s
                 if process.poll() is not None:
                     raise RuntimeError(f"gateway exited: {(config.parent / log.name).read_text()}")
