@@ -28,8 +28,8 @@ __all__ = [
 
 _CODES = {f"{i:02d}": name for i, name in enumerate(CATEGORIES, start=1)}
 _MEDIATION_COUNTS = {"caseCount": "registered", "acceptCount": "accepted", "finishCount": "closed",
-                     "finishOnTimeCount": "closed_on_time", "agreementCount": "agreements",
-                     "escalatedCount": "escalated"}
+                     "finishOnTimeCount": "closed_on_time", "overdueOpenCount": "overdue_open",
+                     "routedCount": "transferred", "agreementCount": "agreements", "escalatedCount": "escalated"}
 
 
 def mediation_params(q: SummaryQuery) -> dict[str, str]:
@@ -46,6 +46,7 @@ def parse_mediation(payload: Any) -> list[SummaryCell]:
             item = as_dict(raw, "item")
             counts = {ours: req_int(item, theirs) for theirs, ours in _MEDIATION_COUNTS.items()}
             counts["mediations"] = counts["accepted"]
+            counts["transfer_base"] = counts["registered"]  # the mediation centre records transfers
             cells.append(SummaryCell(_CODES.get(req_str(item, "disputeTypeCode"), "其他"),
                                      req_str(item, "month"), req_str(item, "regionCode"), counts))
         return cells
@@ -62,7 +63,9 @@ def litigation_params(q: SummaryQuery) -> list[tuple[str, str]]:
 
 def parse_litigation(payload: Any) -> list[SummaryCell]:
     """Buckets also split by case type: only 诉前调 (pre-litigation mediation) counts
-    toward mediations and agreements; the court's other settlements are judgments' kin."""
+    toward mediations and agreements; the court's other settlements are judgments' kin.
+    A 诉前调 case linked to the mediation centre's case is that case's dispute, counted
+    there (``acceptedLinked``/``mediatedLinked`` are left out: one dispute, one mediation)."""
     with decoding(Centre.LITIGATION, "summary"):
         merged: dict[tuple[str, str, str], dict[str, int]] = {}
         for raw in as_list(as_dict(payload)["buckets"], "buckets"):
@@ -72,10 +75,12 @@ def parse_litigation(payload: Any) -> list[SummaryCell]:
             counts = merged.setdefault(key, {})
             pre = req_str(b, "caseType") == "诉前调"
             for theirs, ours in (("filed", "registered"), ("accepted", "accepted"), ("closed", "closed"),
-                                 ("closedWithinLimit", "closed_on_time")):
+                                 ("closedWithinLimit", "closed_on_time"), ("openPastLimit", "overdue_open")):
                 counts[ours] = counts.get(ours, 0) + req_int(b, theirs)
-            counts["mediations"] = counts.get("mediations", 0) + (req_int(b, "accepted") if pre else 0)
-            counts["agreements"] = counts.get("agreements", 0) + (req_int(b, "mediated") if pre else 0)
+            mediations = req_int(b, "accepted") - req_int(b, "acceptedLinked") if pre else 0
+            agreements = req_int(b, "mediated") - req_int(b, "mediatedLinked") if pre else 0
+            counts["mediations"] = counts.get("mediations", 0) + mediations
+            counts["agreements"] = counts.get("agreements", 0) + agreements
         return [SummaryCell(c, m, r, counts) for (c, m, r), counts in merged.items()]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from starlette.requests import Request
@@ -64,8 +64,14 @@ def title(world: World, m: Matter) -> str:
     return f"{masked_name(m.citizen.name)}与{other_name}{CATEGORIES[m.category % 15]}纠纷"
 
 
-def step_times(m: Matter, count: int, now: int) -> list[dt.datetime]:
-    """``count`` step times spread from receipt to closure (or to now)."""
+def step_times(m: Matter, count: int, now: int, pin: tuple[int, int] | None = None) -> list[dt.datetime]:
+    """``count`` step times spread from receipt to closure (or to now). ``pin`` = (index, time)
+    puts one step at the moment it happened — the milestone a deadline is met by (acceptance,
+    dispatch) — and spreads the others on either side of it."""
+    if pin is not None and 0 < pin[0] < count:
+        k, at = pin
+        before = step_times(replace(m, closed=at), k + 1, now)
+        return before + step_times(replace(m, received=at), count - k, now)[1:]
     end = m.closed if m.closed is not None else now
     if count <= 1:
         return [to_cst(m.received)]

@@ -9,7 +9,6 @@ of a request is dropped (``null``), like a flaky batch read.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -177,16 +176,9 @@ def _iso(ts: int | None) -> str | None:
     return None if ts is None else to_cst(ts).isoformat()
 
 
-def _step_times(world: World, m: Matter, names: list[str]) -> list[dt.datetime]:
-    """Step times spread from the report to closure, with 派遣 at the dispatch itself —
-    the moment the dispatch limit is met by."""
-    times = step_times(m, len(names), world.now_ts)
-    if "派遣" not in names or m.accepted is None:
-        return times
-    k = names.index("派遣")
-    before = step_times(replace(m, closed=m.accepted), k + 1, world.now_ts)
-    after = step_times(replace(m, received=m.accepted), len(names) - k, world.now_ts)
-    return before + after[1:]
+def _dispatch(m: Matter, names: list[str]) -> tuple[int, int] | None:
+    """派遣 at the dispatch itself: the moment the dispatch limit is met by."""
+    return (names.index("派遣"), m.accepted) if "派遣" in names and m.accepted is not None else None
 
 
 def render_event(world: World, m: Matter) -> GridEvent:
@@ -196,7 +188,7 @@ def render_event(world: World, m: Matter) -> GridEvent:
     names = ["上报", "核实", "注销"] if m.status == "CANCELLED" else list(
         _STEPS[: index + 1 if index < 3 else index])
     steps = [EventStep(at=t.isoformat(), step=s, note=None)
-             for t, s in zip(_step_times(world, m, names), names, strict=True)]
+             for t, s in zip(step_times(m, len(names), world.now_ts, _dispatch(m, names)), names, strict=True)]
     other = counter_party(world, m)
     referrals = []
     if m.side == 0 and m.story in (0, 5) and m.partner_id is not None:

@@ -71,12 +71,13 @@ def render_record(world: World, m: Matter) -> ET.Element:
     steps = ["登记"]
     if m.accepted is not None:
         steps.append("不予受理" if m.status == "07" else "受理")
-        if m.status in ("03", "04", "05", "06"):
-            steps.append(_STEP[m.status] if m.status != "06" else "办理中")
-        if m.status == "06":
-            steps.append("办结")
+        if m.status in ("03", "04", "05"):
+            steps.append(_STEP[m.status])
+        if m.status == "06":  # a closed petition keeps the 转送/交办 it went through (条例 Art.22)
+            steps += [("转送", "交办", "办理中")[int(rng.integers(3))], "办结"]
     lcjl = ET.SubElement(root, "lcjl")
-    for at, step in zip(step_times(m, len(steps), world.now_ts), steps, strict=True):
+    pin = (1, m.accepted) if m.accepted is not None else None  # 受理 on slrq, the date the deadlines use
+    for at, step in zip(step_times(m, len(steps), world.now_ts, pin), steps, strict=True):
         jl = ET.SubElement(lcjl, "jl")
         _add(jl, "rq", at.strftime("%Y%m%d"))
         _add(jl, "dz", step)

@@ -82,6 +82,8 @@ def mediation_summary(world: World, api_key: str) -> Endpoint:
         closed = cols.closed[rows] >= 0
         flags = {"caseCount": np.ones(len(rows), bool), "acceptCount": np.ones(len(rows), bool),
                  "finishCount": closed, "finishOnTimeCount": closed & ~cols.overdue[rows],
+                 "overdueOpenCount": ~closed & cols.overdue[rows],  # 超期未结, at the world's now
+                 "routedCount": cols.status[rows] == 3,  # FLLZ 分类流转
                  "agreementCount": cols.status[rows] == 5,  # AJSL 案结事了
                  "escalatedCount": (cols.story[rows] == 2) & (cols.side[rows] == 0)}  # → 信访
         groups = _group(world, rows, digits, flags)
@@ -114,9 +116,12 @@ def litigation_summary(world: World, guard: Callable[[Request], Awaitable[Respon
         cols = world.cols
         accepted = cols.acc[rows] >= 0
         closed = cols.closed[rows] >= 0
+        linked = (cols.story[rows] == 4) & (cols.side[rows] == 1)  # 诉前调 linked to a mediation case
         flags = {"filed": np.ones(len(rows), bool), "accepted": accepted, "closed": closed,
                  "closedWithinLimit": closed & ~cols.overdue[rows],
-                 "mediated": accepted & (cols.status[rows] == 3)}  # MEDIATED 调解结案
+                 "openPastLimit": ~closed & cols.overdue[rows],
+                 "mediated": accepted & (cols.status[rows] == 3),  # MEDIATED 调解结案
+                 "acceptedLinked": accepted & linked, "mediatedLinked": accepted & linked & (cols.status[rows] == 3)}
         groups = _group(world, rows, digits, flags, lambda row: (int(cols.sub[row]),))
         buckets = [{"cause": CATEGORIES[cat], "month": month, "regionPrefix": region,
                     "caseType": CASE_TYPES[sub], **{name: counts[name] for name in flags}}

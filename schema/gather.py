@@ -93,7 +93,7 @@ async def _one(ctx: RequestContext, centre: Centre, prefix: str, span: tuple[dt.
         return
     records = await region_records(ctx, centre, ListQuery(region_prefixes=(prefix,), received_from=span[0],
                                                           received_to=span[1]))
-    add_records(into.cells, records, prefix)
+    add_records(into.cells, records, prefix, ctx.now)
     into.sources[centre] = (False, len(records))
 
 

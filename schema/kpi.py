@@ -22,10 +22,12 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from onedoor.model import CST, Centre, LinkRelation, MatterRecord
+from onedoor import deadlines
+from onedoor.model import CST, Centre, LinkRelation, MatterRecord, MatterStatus
 
 __all__ = [
-    "COUNTS", "CellKey", "Cells", "Figures", "add_records", "child_region", "classify", "month_of", "rollup",
+    "COUNTS", "CellKey", "Cells", "Figures", "add_records", "child_region", "classify", "month_of", "petitioner",
+    "rollup",
 ]
 
 
@@ -38,11 +40,15 @@ class Figures:
     forwarded: int = 0  # 转送: petitions forwarded to the competent body (条例 Art.22)
     assigned: int = 0  # 交办: petitions assigned to a subordinate body (条例 Art.22)
     closed: int = 0  # 办结数: accepted and concluded
-    closed_on_time: int = 0  # 按期办结数: concluded within every deadline the centre keeps
-    mediations: int = 0  # 调解受理数: mediations taken on (矛调 + 诉前调解)
+    closed_on_time: int = 0  # 按期办结数: concluded without missing any of its deadlines (onedoor.deadlines)
+    mediations: int = 0  # 调解受理数: mediations taken on (矛调 + unlinked 诉前调解: one dispute, one mediation)
     agreements: int = 0  # 调解成功数: agreements reached in those mediations
     escalated: int = 0  # 纠纷转信访: disputes (mediation, grid) that went on to a petition
     repeat_petitions: int = 0  # 重复信访: same petitioner, same category, again in the period
+    # Appended after the original ten (positional consumers keep their order).
+    overdue_open: int = 0  # 超期未结数: not concluded at the as-of moment, a deadline already missed
+    transferred: int = 0  # 流转数: mediations routed on to another body (分类流转, status TRANSFERRED)
+    transfer_base: int = 0  # 转交办率分母: registered at the centres that record transfers (PETITIONS, MEDIATION)
 
     def add(self, other: Figures) -> None:
         for name in COUNTS:
@@ -96,44 +102,46 @@ def _accepted(r: MatterRecord) -> bool:
     return native not in ("上报", "核实", "注销")  # grid: 立案 onwards, not cancelled
 
 
-def _first(r: MatterRecord, actions: Sequence[str]) -> dt.datetime | None:
-    return next((e.at for e in r.events if e.action in actions), None)
+# Later than any act a record can hold: every deadline of a concluded matter is decided by then.
+_SETTLED = dt.datetime(9999, 1, 1, tzinfo=CST)
 
 
 def _on_time(r: MatterRecord) -> bool:
-    """Whether a concluded matter met the deadlines its centre keeps (see ``Statistics``)."""
-    closed = r.closed_at
-    if closed is None:
-        return False
-    if r.centre is Centre.PETITIONS:
-        accepted_on = r.extra.get("accepted_on")
-        acceptance_due = r.extra.get("acceptance_due_at")
-        handling_due = r.extra.get("handling_due_at")
-        if accepted_on is not None and acceptance_due is not None and \
-                dt.datetime.combine(accepted_on, dt.time(0), CST) >= acceptance_due:
-            return False
-        return handling_due is None or closed <= handling_due
-    if r.centre is Centre.LEGAL_SERVICES:  # the statute's clock is the 7-day decision
-        due = r.extra.get("decision_due_at")
-        decided = _first(r, ("approved", "rejected"))
-        return due is None or (decided is not None and decided <= due)
-    if r.centre is Centre.GOVERNANCE:  # the platform's clock is the dispatch limit
-        dispatched = _first(r, ("派遣",))
-        return r.due_at is None or (dispatched is not None and dispatched <= r.due_at)
-    return r.due_at is None or closed <= r.due_at
+    """Whether a concluded matter met every deadline it ran under — each by its own event
+    (:mod:`onedoor.deadlines`: petitions' acceptance and handling with an approved extension,
+    legal aid's decision and assignment, the grid dispatch, mediation's month, the court's limit)."""
+    return r.closed_at is not None and not deadlines.is_overdue(r, _SETTLED)
 
 
-def classify(r: MatterRecord) -> Figures:
-    """The counts one record contributes (``repeat_petitions`` needs its peers: :func:`add_records`)."""
+def _overdue_open(r: MatterRecord, as_of: dt.datetime) -> bool:
+    """Still open at ``as_of`` with a deadline already missed — the same rule as the ``overdue`` list."""
+    return (r.closed_at is None or r.closed_at > as_of) and deadlines.is_overdue(r, as_of)
+
+
+def _linked_pre_litigation(r: MatterRecord) -> bool:
+    """A court 诉前调 case linked to the mediation centre's case of the same dispute: that case counts."""
+    return any(link.relation is LinkRelation.PRE_LITIGATION_MEDIATION for link in r.links)
+
+
+def classify(r: MatterRecord, as_of: dt.datetime | None = None) -> Figures:
+    """The counts one record contributes (``repeat_petitions`` needs its peers: :func:`add_records`).
+
+    ``overdue_open`` depends on the moment the figures describe and is counted only when
+    ``as_of`` is given; every other count depends on the record alone."""
     f = Figures(registered=1)
     f.accepted = int(_accepted(r))
     if r.centre is Centre.PETITIONS:
         steps = {e.action for e in r.events} | {r.centre_status}
         f.forwarded = int("转送" in steps)
         f.assigned = int("交办" in steps)
+    if r.centre is Centre.MEDIATION:
+        f.transferred = int(r.status is MatterStatus.TRANSFERRED)
+    f.transfer_base = int(r.centre in (Centre.PETITIONS, Centre.MEDIATION))
     f.closed = int(bool(f.accepted) and r.closed_at is not None)
     f.closed_on_time = int(bool(f.closed) and _on_time(r))
-    pre_litigation = r.centre is Centre.LITIGATION and r.extra.get("case_type") == "诉前调"
+    f.overdue_open = int(as_of is not None and _overdue_open(r, as_of))
+    pre_litigation = r.centre is Centre.LITIGATION and r.extra.get("case_type") == "诉前调" \
+        and not _linked_pre_litigation(r)
     if r.centre is Centre.MEDIATION or pre_litigation:
         f.mediations = f.accepted
         agreed = r.extra.get("agreement_reached") is True if r.centre is Centre.MEDIATION \
@@ -144,18 +152,20 @@ def classify(r: MatterRecord) -> Figures:
     return f
 
 
-def _petitioner(r: MatterRecord) -> str | None:
+def petitioner(r: MatterRecord) -> str | None:
+    """Who petitioned (canonical resident ID), the person a repeat petition is counted by."""
     return next((p.id_number for p in r.parties if p.role == "PETITIONER" and p.id_number), None)
 
 
-def add_records(cells: Cells, records: Iterable[MatterRecord], prefix: str) -> None:
-    """Classify ``records`` into ``cells``. A petition is a repeat when the same
-    petitioner (canonical ID) petitioned on the same category earlier in the period
-    — the period bounds the look-back, so no extra centre call is needed."""
+def add_records(cells: Cells, records: Iterable[MatterRecord], prefix: str,
+                as_of: dt.datetime | None = None) -> None:
+    """Classify ``records`` into ``cells`` (as of ``as_of``, see :func:`classify`). A petition
+    is a repeat when the same petitioner (canonical ID) petitioned on the same category
+    earlier in the period — the period bounds the look-back, so no extra centre call is needed."""
     seen: set[tuple[str, str]] = set()
     for r in sorted(records, key=lambda r: (r.received_at, r.native_id)):
-        f = classify(r)
-        who = _petitioner(r) if r.centre is Centre.PETITIONS else None
+        f = classify(r, as_of)
+        who = petitioner(r) if r.centre is Centre.PETITIONS else None
         if who is not None:
             f.repeat_petitions = int((who, r.category) in seen)
             seen.add((who, r.category))

@@ -48,60 +48,95 @@ def _rate(num: int, den: int) -> float | None:
     "一组统计数字（本期登记的事项队列，截至查询时） / the figures of one group: the cohort of matters "
     "registered in the period, as they stand now. 比率分母为0时为null / a rate is null when its denominator is 0"))
 class StatisticsFigures:
-    registered: int = strawberry.field(description="登记数：期内登记（上报、立案、申请）的事项 / matters registered")
+    registered: int = strawberry.field(description=(
+        "登记数：期内登记（上报、立案、申请）的事项（来源：DOMAIN.md 关键绩效指标） / matters registered in the "
+        "period (source: DOMAIN.md, key performance indicators)"))
     accepted: int = strawberry.field(description=(
         "受理数：已受理且未被拒绝（矛调登记即受理；法援已批准；信访已受理、转送或交办；法院已受理；网格已立案） / "
         "accepted and not refused (mediation: on registration; legal aid: approved; petitions: accepted, "
-        "forwarded or assigned; court: accepted; grid: opened)"))
+        "forwarded or assigned; court: accepted; grid: opened; source: DOMAIN.md, 信访工作条例 Art.22)"))
     forwarded: int = strawberry.field(description=(
         "转送数：信访事项转送有权处理的机关（条例第二十二条） / petitions forwarded to the competent body (Art.22)"))
     assigned: int = strawberry.field(description=(
         "交办数：信访事项交由下级机关办理（条例第二十二条） / petitions assigned to a lower body (Art.22)"))
     closed: int = strawberry.field(description=(
-        "办结数：已受理且已办结（含终止） / accepted and concluded (incl. terminated)"))
+        "办结数：已受理且已办结（含终止）（来源：DOMAIN.md） / accepted and concluded (incl. terminated; "
+        "source: DOMAIN.md)"))
+    transferred: int = strawberry.field(description=(
+        "流转数：矛调案件分类流转至其他部门（状态 TRANSFERRED） / mediation cases routed on to another body "
+        "(分类流转, status TRANSFERRED)"))
+    transfer_base: int = strawberry.field(description=(
+        "转交办率分母：信访中心与矛调中心的登记数（记录转交办的中心） / the transfer rates' denominator: matters "
+        "registered at PETITIONS and MEDIATION, the centres that record transfers"))
     closed_on_time: int = strawberry.field(description=(
-        "按期办结数：办结且守住本中心的时限（信访15日受理、60日办结；法援7日决定；调解约一个月；"
-        "法院审限；网格派遣时限） / "
-        "concluded within the centre's deadlines (petitions 15-day acceptance and 60-day handling; legal aid "
-        "7-day decision; mediation about a month; court time limit; grid dispatch limit)"))
+        "按期办结数：办结且未错过任何期限，各期限以其自身事件计（信访条例第二十二条15日受理、第三十四条60日办结"
+        "含经批准的延期；法律援助法第四十三条7日决定、3日指派；人民调解工作若干规定第三十四条一个月；法院审限；"
+        "网格派遣时限），期间按民法典第二百零一至二百零三条计算 / concluded without missing any deadline, each met "
+        "by its own event (Letters and Visits Regulations Art.22 15-day acceptance, Art.34 60-day handling incl. "
+        "an approved extension; Legal Aid Law Art.43 7-day decision and 3-day assignment; People's Mediation "
+        "Provisions Art.34 one month; the court's time limit; the grid dispatch limit), periods counted per "
+        "Civil Code Art.201-203"))
+    overdue_open: int = strawberry.field(description=(
+        "超期未结数：截至 asOf 尚未办结且已错过期限（与 overdue 清单同一规则） / still open at asOf with a "
+        "deadline already missed (the rule of the `overdue` list)"))
     mediations: int = strawberry.field(description=(
-        "调解受理数：矛调中心受理的调解及法院诉前调解 / mediations taken on (mediation centre and court "
-        "pre-litigation mediation)"))
+        "调解受理数：矛调中心受理的调解及未关联矛调案件的法院诉前调解；诉前调案件与其关联的矛调案件为同一纠纷，"
+        "只计一次（计于矛调中心） / mediations taken on: the mediation centre's cases plus court pre-litigation "
+        "mediations not linked to one of them — a 诉前调 case and the mediation case it is linked to are one "
+        "dispute, counted once (at the mediation centre)"))
     agreements: int = strawberry.field(description=(
-        "调解成功数：达成调解协议（案结事了；诉前调解以调解结案） / agreements reached"))
+        "调解成功数：达成调解协议（案结事了；诉前调解以调解结案；人民调解法第二十八条至第三十一条） / agreements "
+        "reached (People's Mediation Law Art.28-31)"))
     escalated: int = strawberry.field(description=(
-        "纠纷转信访数：调解或网格事件其后转为信访 / disputes (mediation, grid) that escalated to a petition"))
+        "纠纷转信访数：调解或网格事件其后转为信访（来源：DOMAIN.md，各地目标为零） / disputes (mediation, grid) "
+        "that escalated to a petition (source: DOMAIN.md; the seeds aim at zero)"))
     repeat_petitions: int = strawberry.field(description=(
-        "重复信访数：同一信访人就同一类别在本期内再次信访 / a petitioner petitioning again on the same "
-        "category within the period"))
+        "重复信访数：同一信访人就同一类别在本期内再次信访（来源：DOMAIN.md） / a petitioner petitioning again on "
+        "the same category within the period (source: DOMAIN.md)"))
 
-    @strawberry.field(description="受理率 = 受理数 ÷ 登记数 / acceptance rate = accepted ÷ registered")
+    @strawberry.field(description=(
+        "受理率 = 受理数 ÷ 登记数（来源：DOMAIN.md） / acceptance rate = accepted ÷ registered (source: DOMAIN.md)"))
     def acceptance_rate(self) -> float | None:
         return _rate(self.accepted, self.registered)
 
     @strawberry.field(description=(
-        "转交办率 = (转送 + 交办) ÷ 登记数 / transfer rate = (forwarded + assigned) ÷ registered"))
+        "转交办率 = (转送 + 交办 + 流转) ÷ 转交办率分母（信访与矛调登记数）；转送率、交办率、流转率之和 "
+        "（DOMAIN.md；信访工作条例第二十二条） / transfer rate = (forwarded + assigned + transferred) ÷ transferBase "
+        "(registered at PETITIONS and MEDIATION); the sum of the forwarding, assignment and routing rates"))
     def transfer_rate(self) -> float | None:
-        return _rate(self.forwarded + self.assigned, self.registered)
+        return _rate(self.forwarded + self.assigned + self.transferred, self.transfer_base)
 
-    @strawberry.field(description="转送率 = 转送 ÷ 登记数 / forwarding rate = forwarded ÷ registered")
+    @strawberry.field(description=(
+        "转送率 = 转送 ÷ 转交办率分母（信访工作条例第二十二条） / forwarding rate = forwarded ÷ transferBase (Art.22)"))
     def forwarding_rate(self) -> float | None:
-        return _rate(self.forwarded, self.registered)
+        return _rate(self.forwarded, self.transfer_base)
 
-    @strawberry.field(description="交办率 = 交办 ÷ 登记数 / assignment rate = assigned ÷ registered")
+    @strawberry.field(description=(
+        "交办率 = 交办 ÷ 转交办率分母（信访工作条例第二十二条） / assignment rate = assigned ÷ transferBase (Art.22)"))
     def assignment_rate(self) -> float | None:
-        return _rate(self.assigned, self.registered)
+        return _rate(self.assigned, self.transfer_base)
 
-    @strawberry.field(description="办结率 = 办结数 ÷ 受理数 / closure rate = closed ÷ accepted")
+    @strawberry.field(description=(
+        "流转率 = 流转 ÷ 转交办率分母 / routing rate = transferred ÷ transferBase"))
+    def routing_rate(self) -> float | None:
+        return _rate(self.transferred, self.transfer_base)
+
+    @strawberry.field(description=(
+        "办结率 = 办结数 ÷ 受理数（来源：DOMAIN.md） / closure rate = closed ÷ accepted (source: DOMAIN.md)"))
     def closure_rate(self) -> float | None:
         return _rate(self.closed, self.accepted)
 
-    @strawberry.field(description="按期办结率 = 按期办结数 ÷ 办结数 / on-time closure rate = closedOnTime ÷ closed")
+    @strawberry.field(description=(
+        "按期办结率 = 按期办结数 ÷ (办结数 + 超期未结数)：分母为期限已届满或已办结的事项，办结与否；"
+        "只除以办结数会奖励把超期事项压着不结（DOMAIN.md） / on-time closure rate = closedOnTime ÷ (closed + "
+        "overdueOpen): the denominator is every matter concluded or past its deadline, closed or not — dividing "
+        "by closed matters alone would reward leaving late cases open"))
     def on_time_closure_rate(self) -> float | None:
-        return _rate(self.closed_on_time, self.closed)
+        return _rate(self.closed_on_time, self.closed + self.overdue_open)
 
     @strawberry.field(description=(
-        "调解成功率 = 调解成功数 ÷ 调解受理数 / mediation success rate = agreements ÷ mediations"))
+        "调解成功率 = 调解成功数 ÷ 调解受理数，一个纠纷一次调解（来源：DOMAIN.md） / mediation success rate = "
+        "agreements ÷ mediations, one dispute one mediation (source: DOMAIN.md)"))
     def mediation_success_rate(self) -> float | None:
         return _rate(self.agreements, self.mediations)
 
@@ -110,7 +145,8 @@ def figures_of(f: Figures) -> StatisticsFigures:
     return StatisticsFigures(
         registered=f.registered, accepted=f.accepted, forwarded=f.forwarded, assigned=f.assigned,
         closed=f.closed, closed_on_time=f.closed_on_time, mediations=f.mediations, agreements=f.agreements,
-        escalated=f.escalated, repeat_petitions=f.repeat_petitions)
+        escalated=f.escalated, repeat_petitions=f.repeat_petitions, overdue_open=f.overdue_open,
+        transferred=f.transferred, transfer_base=f.transfer_base)
 
 
 @strawberry.type(description="一个分组 / one group; dimensions not grouped by are null")

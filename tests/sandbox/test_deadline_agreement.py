@@ -103,3 +103,41 @@ async def test_received_to_is_exact_to_the_second_at_every_centre(gateway: Gatew
         page = (await gateway.run(BOUNDED, centre=centre.name, to=just_before))["matters"]["nodes"]
         assert newest[0]["id"] not in {n["id"] for n in page}, centre
         assert all(dt.datetime.fromisoformat(n["receivedAt"]) < received for n in page), centre
+
+
+STATISTICS = """query($push: Boolean!) {
+  statistics(regionCode: "@REGION", from: "2024-07-01", to: "2025-03-31", groupBy: [CENTRE], pushDown: $push) {
+    sources { centre source }
+    groups { centre figures { registered accepted forwarded assigned transferred transferBase closed closedOnTime
+      overdueOpen mediations agreements escalated onTimeClosureRate transferRate mediationSuccessRate } } } }
+""".replace("@REGION", REGION)
+OVERDUE_IN_PERIOD = """query($centre: Centre!, $after: String) {
+  matters(filter: {regionPrefix: "@REGION", centres: [$centre], overdue: true,
+                   receivedFrom: "2024-07-01T00:00:00+08:00", receivedTo: "2025-03-31T23:59:59+08:00"},
+          first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { status } } }
+""".replace("@REGION", REGION)
+
+
+async def test_statistics_agree_on_both_paths_and_with_the_overdue_filter(gateway: Gateway) -> None:
+    """MEDIATION and LITIGATION answer from their summary endpoints (push-down) or from their
+    lists (gateway): every figure agrees. Each centre's 超期未结数 is the open matters the
+    ``overdue: true`` filter returns for the same cohort."""
+    pushed = await gateway.run(STATISTICS, push=True)
+    counted = await gateway.run(STATISTICS, push=False)
+    assert {s["source"] for s in pushed["statistics"]["sources"] if s["centre"] in ("MEDIATION", "LITIGATION")} \
+        == {"PUSH_DOWN"}
+    assert {s["source"] for s in counted["statistics"]["sources"]} == {"GATEWAY"}
+    by_path = [{g["centre"]: g["figures"] for g in r["statistics"]["groups"]} for r in (pushed, counted)]
+    assert by_path[0] == by_path[1]
+    for centre, figures in by_path[1].items():
+        open_overdue, after = 0, None
+        while True:
+            page = (await gateway.run(OVERDUE_IN_PERIOD, centre=centre, after=after))["matters"]
+            open_overdue += sum(n["status"] in OPEN for n in page["nodes"])
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert figures["overdueOpen"] == open_overdue, centre
+        assert figures["closedOnTime"] <= figures["closed"]
+    assert by_path[1]["MEDIATION"]["transferBase"] == by_path[1]["MEDIATION"]["registered"]
+    assert by_path[1]["LITIGATION"]["transferBase"] == 0

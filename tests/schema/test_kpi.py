@@ -84,16 +84,15 @@ def test_petition_on_time_needs_both_deadlines() -> None:
     assert (f.closed, f.closed_on_time) == (3, 1)
 
 
-def test_legal_aid_on_time_is_the_decision() -> None:
-    due = T0 + dt.timedelta(days=8)
-    ok = rec(Centre.LEGAL_SERVICES, 1, "已结案", closed=100, service_type="LEGAL_AID", decision_due_at=due,
-             events=())
-    ok = dataclasses.replace(ok, events=(EventRecord(T0 + dt.timedelta(days=3), "approved"),))
-    late = rec(Centre.LEGAL_SERVICES, 2, "已结案", closed=100, service_type="LEGAL_AID", decision_due_at=due)
-    late = dataclasses.replace(late, events=(EventRecord(T0 + dt.timedelta(days=9), "approved"),))
-    refused = rec(Centre.LEGAL_SERVICES, 3, "不予批准", closed=2, service_type="LEGAL_AID")
-    f = totals([ok, late, refused])
-    assert (f.registered, f.accepted, f.closed, f.closed_on_time) == (3, 2, 2, 1)
+def test_legal_aid_on_time_is_the_decision_and_the_assignment() -> None:
+    """法律援助法 Art.43: decide within 7 days (03-05 → 03-12), assign within 3 days of the grant."""
+    def aid(n: int, decided: int, assigned: int | None) -> MatterRecord:
+        return rec(Centre.LEGAL_SERVICES, n, "已结案", closed=100, service_type="LEGAL_AID",
+                   decided_at=T0 + dt.timedelta(days=decided), granted=True,
+                   assigned_at=None if assigned is None else T0 + dt.timedelta(days=assigned))
+    refused = rec(Centre.LEGAL_SERVICES, 4, "不予批准", closed=2, service_type="LEGAL_AID")
+    f = totals([aid(1, 3, 4), aid(2, 9, 10), aid(3, 3, 9), refused])
+    assert (f.registered, f.accepted, f.closed, f.closed_on_time) == (4, 3, 3, 1)
 
 
 def test_court_pre_litigation_mediation_counts_as_mediation() -> None:
@@ -125,3 +124,49 @@ def test_grouping_by_region_month_centre() -> None:
     assert child_region("632301001002", "63") == "632300"
     assert child_region("632301001002", "632301") == "632301001000"
     assert child_region("632301001002", "632301001") == "632301001002"
+
+
+NOW = T0 + dt.timedelta(days=200)
+
+
+def test_on_time_closure_rate_counts_late_open_matters_in_the_denominator() -> None:
+    """按期办结率 = closed by the deadline ÷ matters whose deadline fell due, closed or not (DOMAIN.md)."""
+    d = dt.date(2024, 3, 5)
+    records = [
+        rec(Centre.PETITIONS, 1, "办结", closed=30, accepted_on=d, closed_on=d + dt.timedelta(days=30)),
+        rec(Centre.PETITIONS, 2, "办结", closed=70, accepted_on=d, closed_on=d + dt.timedelta(days=70)),  # late
+        rec(Centre.PETITIONS, 3, "办理中", accepted_on=d),  # 60 days passed long ago: overdue, open
+        rec(Centre.PETITIONS, 4, "办理中", accepted_on=d + dt.timedelta(days=170), day=170),  # not yet due
+    ]
+    cells: Cells = {}
+    add_records(cells, records, "6323", NOW)
+    [(_, f)] = rollup(cells, [])
+    assert (f.closed, f.closed_on_time, f.overdue_open) == (2, 1, 1)
+    assert figures_of(f).on_time_closure_rate() == round(1 / 3, 4)  # not 1/2: the late open one counts
+    assert totals(records).overdue_open == 0  # without an as-of moment nothing is "still open late"
+
+
+def test_one_dispute_one_mediation() -> None:
+    """A court 诉前调 case linked to the mediation centre's case is one mediation, counted there."""
+    linked = dataclasses.replace(
+        rec(Centre.LITIGATION, 1, "调解结案", closed=20, due=30, events=("立案", "受理"), case_type="诉前调"),
+        links=(LinkRecord(LinkRelation.PRE_LITIGATION_MEDIATION, Centre.MEDIATION, "MEDIATION2"),))
+    records = [linked, rec(Centre.MEDIATION, 2, "案结事了", closed=20, agreement_reached=True),
+               rec(Centre.LITIGATION, 3, "调解结案", closed=20, due=30, events=("立案", "受理"), case_type="诉前调")]
+    f = totals(records)
+    assert (f.mediations, f.agreements) == (2, 2)  # not 3: the linked pair is one dispute
+
+
+def test_transfer_rate_denominator_is_the_centres_that_transfer() -> None:
+    d = dt.date(2024, 3, 5)
+    records = [
+        rec(Centre.PETITIONS, 1, "转送", events=("登记", "受理", "转送"), accepted_on=d),
+        rec(Centre.PETITIONS, 2, "办结", events=("登记", "受理", "交办", "办理中", "办结"), accepted_on=d, closed=40),
+        dataclasses.replace(rec(Centre.MEDIATION, 3, "分类流转"), status=MatterStatus.TRANSFERRED),
+        rec(Centre.MEDIATION, 4, "先行调解"),
+        rec(Centre.LEGAL_SERVICES, 5, "审查中"), rec(Centre.GOVERNANCE, 6, "上报"),
+    ]
+    f = figures_of(totals(records))
+    assert (f.forwarded, f.assigned, f.transferred, f.transfer_base) == (1, 1, 1, 4)
+    assert f.transfer_rate() == 0.75  # (1 + 1 + 1) ÷ 4, not ÷ 6 registered at every centre
+    assert f.forwarding_rate() + f.assignment_rate() + f.routing_rate() == f.transfer_rate()  # type: ignore[operator]
