@@ -107,10 +107,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from gateway.telemetry.multiprocess import prepare_multiprocess_dir
 
         prepare_multiprocess_dir()
+    from gateway.server import HEADER_TIMEOUT_ENV, bind_tcp
     from gateway.telemetry.logs import configure_logging
 
     configure_logging(settings.logging)
-    uvicorn.run(
+    os.environ[HEADER_TIMEOUT_ENV] = str(settings.limits.header_timeout_seconds)
+    config = uvicorn.Config(
         "gateway.asgi:app_factory",
         factory=True,
         host=args.host or settings.host,
@@ -124,7 +126,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Longer than a load balancer's idle timeout (commonly 60 s): otherwise the
         # gateway closes a keep-alive connection just as a client reuses it.
         timeout_keep_alive=75,
+        http="gateway.server:HeaderTimeoutProtocol",  # closes half-sent requests
     )
+    # The public listener, and the operators' one when configured: every worker
+    # serves both; the app tells them apart by the local port (AdminListener).
+    sockets = [config.bind_socket()]
+    if settings.admin_port is not None:
+        sockets.append(bind_tcp(settings.admin_host, settings.admin_port))
+    if config.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        uvicorn.Server(config).run(sockets=sockets)
     return 0
 
 
@@ -167,7 +181,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from gateway.settings import AuditSettings, ConfigError, load_settings
-    from services.audit import FileWitness, load_public_key, verify_audit
+    from services.audit import load_public_key, open_witness, verify_audit
 
     state_dir: Path = args.state_dir or Path(".onedoor")
     audit = AuditSettings(url=f"sqlite:///{state_dir / 'audit.sqlite'}")
@@ -177,20 +191,26 @@ def cmd_audit(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             return _fail(str(exc))
         audit, state_dir = settings.audit, settings.state_dir
-    witness_path: Path = args.witness or audit.witness_path(state_dir)
+    location: str = args.witness or audit.witness_location(state_dir)
     required = args.witness is not None or audit.witness is not None or audit.signing_key is not None
-    if not required and not witness_path.exists():
-        print(f"warning: no signed checkpoints at {witness_path}: only the chain and index are "
+    present = required or Path(location).exists()
+    if not present:
+        print(f"warning: no signed checkpoints at {location}: only the chain and index are "
               "checked (a truncated tail with a moved head, a recomputed chain or a replaced "
               "database would not show)", file=sys.stderr)
-    key_file: Path | None = args.public_key
-    if key_file is None and (own := audit.signing_key_path(state_dir)).is_file():
-        key_file = own
-    try:
-        public_key = load_public_key(key_file) if key_file is not None else None
-    except (OSError, ValueError) as exc:
-        return _fail(f"cannot read the public key {key_file}: {exc}")
-    witness = FileWitness(witness_path) if required or witness_path.exists() else None
+    public_key = None
+    if args.public_key is not None:
+        try:
+            public_key = load_public_key(args.public_key)
+        except (OSError, ValueError) as exc:
+            return _fail(f"cannot read the public key {args.public_key}: {exc}")
+    elif (own := audit.signing_key_path(state_dir)).is_file():
+        try:  # pin the gateway's own key when this host may read it
+            public_key = load_public_key(own)
+        except (OSError, ValueError) as exc:
+            print(f"warning: cannot read {own} ({exc}); trusting the key the witness names "
+                  "(pin one with --public-key)", file=sys.stderr)
+    witness = open_witness(location) if present else None
     result = asyncio.run(verify_audit(audit.url, witness, public_key=public_key,
                                       retention=dt.timedelta(days=audit.retention_days)))
     if result.ok:

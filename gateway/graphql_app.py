@@ -50,6 +50,7 @@ from schema.loaders import Loaders
 
 from .graphiql import graphiql_html
 from .operation.audit import StoreHolder
+from .projection import ProjectionHolder
 from .webhooks import FilingHolder
 
 __all__ = ["GRAPHQL_RESPONSE_JSON", "OneDoorGraphQL", "negotiate"]
@@ -63,7 +64,7 @@ Authenticator = Callable[[str], Awaitable[Principal]]
 # Refusals that a client repairs by sending the document again (APQ): the
 # Apollo convention is 200, and clients look for the code, not the status.
 _RETRY_CODES = frozenset({"PERSISTED_QUERY_NOT_FOUND"})
-_STATUS_BY_CODE = {"UNAUTHENTICATED": 401}
+_STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "INTERNAL_SERVER_ERROR": 500}
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -158,6 +159,7 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
         authenticate: Authenticator,
         reject_anonymous: bool,
         filing: FilingHolder | None = None,
+        projection: ProjectionHolder | None = None,
         **kwargs: Any,
     ) -> None:
         # One subscription protocol: graphql-transport-ws (the graphql-ws
@@ -166,6 +168,7 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
         self.connectors = connectors
         self.audit = audit
         self.filing = filing
+        self.projection = projection
         self.authenticate = authenticate
         self.reject_anonymous = reject_anonymous
 
@@ -193,6 +196,7 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
             purpose=purpose[:200] if purpose else None,
             audit=self.audit.store,
             filing=self.filing.service if self.filing else None,
+            projection=self.projection.store if self.projection else None,
         )
 
     # -- WebSocket ---------------------------------------------------------------
@@ -233,9 +237,26 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
             headers = {"allow": "POST"} if status == 405 else None
             return JSONResponse(_error_body(exc.reason, code), status_code=status, headers=headers)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return super().parse_json(data)
+        except RecursionError:  # nested deeper than any GraphQL request needs
+            raise HTTPException(400, "请求体嵌套过深 / the request body is nested too deeply") from None
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        try:
+            return super().parse_query_params(params)
+        except RecursionError:
+            raise HTTPException(400, "参数嵌套过深 / a parameter is nested too deeply") from None
+
     async def parse_http_body(self, request: Any) -> Any:
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
+            # strawberry checks these for a single request only; a batch entry too.
+            for name, value, kinds in (("query", item.query, str), ("variables", item.variables, dict),
+                                       ("extensions", item.extensions, dict)):
+                if not isinstance(value, kinds | None):
+                    raise HTTPException(400, f"{name} 类型错误 / the GraphQL operation's `{name}` has the wrong type")
             if not isinstance(item.operation_name, str | None):
                 raise HTTPException(400, "operationName 须为字符串 / operationName must be a string")
         return data
