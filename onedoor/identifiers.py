@@ -16,6 +16,8 @@ import datetime as dt
 import functools
 import re
 
+from onedoor.regions import PROVINCE_CODES
+
 __all__ = [
     "InvalidIdentifier",
     "check_char",
@@ -28,8 +30,10 @@ __all__ = [
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_DIGITS17 = re.compile(r"^\d{17}[\dX]$")
-_DIGITS15 = re.compile(r"^\d{15}$")
+# ASCII digits only: ``\d`` would also take full-width ones (６３２３…), which int() reads happily.
+_DIGITS17 = re.compile(r"\A[0-9]{17}[0-9X]\Z")
+_DIGITS15 = re.compile(r"\A[0-9]{15}\Z")
+_FULL_WIDTH = re.compile("[\uff10-\uff19\uff38\uff58]")  # ０-９, Ｘ, ｘ
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -76,6 +80,14 @@ def normalise_resident_id(raw: str) -> str:
     Cached: every record a centre returns carries IDs, mostly the same few.
     """
     value = raw.strip().upper()
+    if _FULL_WIDTH.search(value):
+        raise InvalidIdentifier(
+            "full_width", "身份证号含全角数字或字母，请使用半角字符 / the resident ID contains full-width "
+            "digits or X; use ASCII (half-width) characters")
+    if (_DIGITS15.match(value) or _DIGITS17.match(value)) and value[:2] not in PROVINCE_CODES:
+        raise InvalidIdentifier(
+            "region", f"身份证号前六位不是有效的行政区划代码（省级代码{value[:2]}不存在，GB/T 2260） / the first six "
+            f"digits of a resident ID are a GB/T 2260 region code; province {value[:2]} does not exist")
     if _DIGITS15.match(value):
         _check_birth("19" + value[6:12])
         body = value[:6] + "19" + value[6:15]
