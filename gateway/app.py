@@ -39,6 +39,7 @@ from .operation.gate import OperationGate
 from .operation.limits import DocumentCache, OperationLimits
 from .persisted import PersistedQueries
 from .portal import portal_mount
+from .projection import ProjectionHolder
 from .settings import GatewaySettings
 from .telemetry.core import Telemetry
 from .webhooks import FilingHolder, Webhooks
@@ -81,9 +82,11 @@ def create_app(
     close_connectors: bool = True,
     telemetry: Telemetry | None = None,
     submissions: SubmissionStore | None = None,
+    projection: ProjectionHolder | None = None,
 ) -> Starlette:
     """The app; with ``audit=None`` the store named in settings is opened at start-up
-    (until it is, requests touching citizen data fail closed)."""
+    (until it is, requests touching citizen data fail closed). The analytic projection
+    (``[projection]``) is opened and fed in the lifespan unless ``projection`` is given."""
     telemetry = telemetry or Telemetry(settings.telemetry, logging=settings.logging)
     connectors = telemetry.connectors(connectors)
     holder = _AuditHolder(telemetry.audit(audit) if audit is not None else None)
@@ -103,11 +106,13 @@ def create_app(
                           max_batch=settings.limits.max_batch, federation=settings.subgraph)
     filing = FilingHolder(FilingService(submissions, connectors, holder) if submissions else None)
     webhooks = Webhooks.from_settings(settings.centres, filing)  # signed centre callbacks
+    projected = projection or ProjectionHolder()
     graphql = OneDoorGraphQL(
         schema,
         connectors,
         audit=holder,
         filing=filing,
+        projection=projected,
         graphql_ide="graphiql" if settings.introspection else None,
         allow_queries_via_get=True,
         authenticate=authenticate,
@@ -120,7 +125,7 @@ def create_app(
     async def readyz(_: Request) -> JSONResponse:
         store = holder.store
         writable = store is not None and await store.writable()
-        body = {
+        body: dict[str, object] = {
             "status": "ready" if writable else "not ready",
             "config": "loaded",
             "auditWritable": writable,
@@ -130,6 +135,8 @@ def create_app(
                                          "breaker": s.breaker.value if s.breaker else None}
                         for s in centre_statuses(connectors)},
         }
+        if (detail := projected.status()) is not None:  # each centre's watermark, lag and drift
+            body["projection"] = detail
         return JSONResponse(body, status_code=200 if writable else 503)
 
     @contextlib.asynccontextmanager
@@ -157,9 +164,12 @@ def create_app(
         if checkpointer is not None:
             checkpointer.start()
         reconciler.start()
+        await projected.open(settings, webhooks.listeners,
+                             telemetry.metrics.registry if telemetry.metrics is not None else None)
         try:
             yield
         finally:
+            await projected.aclose()
             await reconciler.stop()
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -203,5 +213,6 @@ def create_app(
     )
     app.state.filing = filing  # tests and operators reach reconcile through it
     app.state.webhooks = webhooks
+    app.state.projection = projected
     app.state.documents = documents
     return app

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FilePath, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, FilePath, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +36,7 @@ __all__ = [
     "IssuerSettings",
     "LimitsSettings",
     "PersistedQueriesSettings",
+    "ProjectionSettings",
     "SubmissionsSettings",
     "load_settings",
 ]
@@ -43,6 +44,26 @@ __all__ = [
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectionSettings(_Strict):
+    """The analytic projection behind ``statistics``, ``overdue`` and ``escalations``
+    (docs/operations.md, "Analytic projection"). ``url``: ``None`` = SQLite in the state
+    directory (embedded, no server); ``postgresql://…?schema=…`` for replicas that share
+    one (then let one replica ``feed``). The feeder has its own connector pools: at most
+    ``max_concurrency`` centres fed at once, ``centre_concurrency`` requests in flight per
+    centre, each bounded by ``timeout_seconds``. ``person_key`` keys the petitioner hash
+    (repeat petitions); ``None``: a random key kept in the state directory."""
+
+    enabled: bool = False
+    url: str | None = None
+    feed: bool = True
+    poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    resync_seconds: float = Field(default=900.0, gt=0, le=7 * 86400)
+    max_concurrency: int = Field(default=2, ge=1, le=5)
+    centre_concurrency: int = Field(default=4, ge=1, le=100)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    person_key: SecretStr | None = Field(default=None, min_length=16)
 
 
 class SubmissionsSettings(_Strict):
@@ -118,6 +139,7 @@ class GatewaySettings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     submissions: SubmissionsSettings = SubmissionsSettings()
+    projection: ProjectionSettings = ProjectionSettings()
     limits: LimitsSettings = LimitsSettings()
     persisted_queries: PersistedQueriesSettings = PersistedQueriesSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -132,6 +132,8 @@ class Webhooks:
         self.clock = clock  # tests move it to replay a callback later
         self.buckets = {c: TokenBucket(rate, burst) for c in Centre}
         self._seen: dict[str, float] = {}  # digest → when it leaves the window
+        # Told of every accepted callback too (the projection's feeder re-reads the record).
+        self.listeners: list[Callable[[Centre, str], object]] = []
 
     @classmethod
     def from_settings(cls, centres: ConnectorsSettings, filing: FilingHolder) -> Webhooks:
@@ -168,6 +170,8 @@ class Webhooks:
         service = self._filing.service
         if service is not None:
             service.updates.publish(centre, native_id)  # how many it woke is never told
+        for listener in self.listeners:
+            listener(centre, native_id)
         return _accepted()
 
     def _centre(self, name: str) -> Centre:

@@ -18,6 +18,7 @@ from connectors.base import Connector
 from onedoor.model import CST, Centre, MatterRecord
 from policy.principal import Principal
 from services.audit import AuditStore, Decision
+from services.projection import ProjectionStore
 
 from .loaders import Loaders
 
@@ -59,6 +60,9 @@ class RequestContext:
     decisions: list[Decision] = field(default_factory=list)
     # Filing, tracking and live updates (issue 5); ``None`` where the app has no store.
     filing: FilingService | None = None
+    # The analytic projection (issue 13), when the gateway keeps one: the dispatcher's
+    # view (statistics, overdue, escalations) reads it instead of paging the centres.
+    projection: ProjectionStore | None = None
     # A WebSocket's ``connection_init`` payload (strawberry sets it; the transport
     # reads the token from it once, then operations are forked from this context).
     connection_params: dict[str, object] | None = None
@@ -71,7 +75,7 @@ class RequestContext:
         return RequestContext(
             principal=self.principal, connectors=self.connectors,
             loaders=Loaders(self.connectors), request_id=self.request_id,
-            purpose=self.purpose, audit=self.audit, filing=self.filing,
+            purpose=self.purpose, audit=self.audit, filing=self.filing, projection=self.projection,
         )
 
     def reset_disclosures(self) -> None:

@@ -27,6 +27,7 @@ from .enums import Centre, MatterStatus
 from .fetch import report
 from .gather import OPEN, check_region, period, region_name, region_records
 from .ids import encode_id
+from .projected import projected_chains, projected_overdue
 from .scopes import requires_scopes
 
 __all__ = ["EscalationChain", "EscalationStep", "OverdueItem", "OverdueQuery"]
@@ -109,6 +110,25 @@ async def _chain(ctx: RequestContext, root: MatterRecord) -> list[MatterRecord]:
     return chain
 
 
+async def _live_chains(ctx: RequestContext, prefix: str, span: tuple[dt.datetime, dt.datetime],
+                       path: list[str | int]) -> list[list[MatterRecord]]:
+    query = ListQuery(region_prefixes=(prefix,), received_from=span[0], received_to=span[1])
+    roots: list[MatterRecord] = []
+    for centre in (DomainCentre.GOVERNANCE, DomainCentre.MEDIATION):
+        try:
+            records = await region_records(ctx, centre, query)
+        except CentreError as exc:
+            report(ctx, exc, path)
+            continue
+        roots += [r for r in records if any(link.relation in _FOLLOW for link in r.links)
+                  and not any(link.relation is LinkRelation.REFERRED_FROM for link in r.links)]
+    try:
+        return list(await asyncio.gather(*(_chain(ctx, r) for r in roots)))
+    except CentreError as exc:
+        report(ctx, exc, path)
+        return []
+
+
 @strawberry.type
 class OverdueQuery:
     @strawberry.field(
@@ -123,6 +143,10 @@ class OverdueQuery:
         ctx: RequestContext = info.context
         prefix = check_region(ctx, region_code)
         when = (as_of or ctx.now).astimezone(CST)
+        if ctx.projection is not None:  # the region prefix is inside the store's query
+            found = await projected_overdue(ctx.projection, prefix, when)
+            found.sort(key=lambda o: (-o.days_overdue, o.record.centre.value, o.record.native_id))
+            return [_item(o) for o in found]
         path = info.path.as_list()
         centres = [c for c in (DomainCentre.PETITIONS, DomainCentre.LEGAL_SERVICES, DomainCentre.MEDIATION,
                                DomainCentre.LITIGATION, DomainCentre.GOVERNANCE) if c in ctx.connectors]
@@ -151,21 +175,10 @@ class OverdueQuery:
         ctx: RequestContext = info.context
         prefix = check_region(ctx, region_code)
         span = period(from_, to)
-        query = ListQuery(region_prefixes=(prefix,), received_from=span[0], received_to=span[1])
-        roots: list[MatterRecord] = []
-        for centre in (DomainCentre.GOVERNANCE, DomainCentre.MEDIATION):
-            try:
-                records = await region_records(ctx, centre, query)
-            except CentreError as exc:
-                report(ctx, exc, info.path.as_list())
-                continue
-            roots += [r for r in records if any(link.relation in _FOLLOW for link in r.links)
-                      and not any(link.relation is LinkRelation.REFERRED_FROM for link in r.links)]
-        try:
-            chains = await asyncio.gather(*(_chain(ctx, r) for r in roots))
-        except CentreError as exc:
-            report(ctx, exc, info.path.as_list())
-            return []
+        if ctx.projection is not None:
+            chains = await projected_chains(ctx.projection, prefix, span, ctx.principal.in_jurisdiction)
+        else:
+            chains = await _live_chains(ctx, prefix, span, info.path.as_list())
         out = []
         for chain in chains:
             if len(chain) < 2:

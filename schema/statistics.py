@@ -21,9 +21,11 @@ from .enums import Centre
 from .gather import check_region, gather_cells, period, region_name
 from .kpi import Figures, rollup
 from .overdue import OverdueQuery
+from .projected import projected_cells
 from .scopes import requires_scopes
 
-__all__ = ["Statistics", "StatisticsDimension", "StatisticsFigures", "StatisticsQuery", "figures_of"]
+__all__ = ["CentreFreshness", "Statistics", "StatisticsDimension", "StatisticsFigures", "StatisticsQuery",
+           "figures_of"]
 
 
 @strawberry.enum(description="统计分组维度 / a dimension to group statistics by")
@@ -38,6 +40,8 @@ class StatisticsDimension(Enum):
 class StatisticsSource(Enum):
     PUSH_DOWN = strawberry.enum_value("PUSH_DOWN", description="中心汇总接口 / the centre's own summary endpoint")
     GATEWAY = strawberry.enum_value("GATEWAY", description="网关分页计算 / paged and counted in the gateway")
+    PROJECTION = strawberry.enum_value("PROJECTION", description=(
+        "网关分析副本（按各中心水位） / the gateway's analytic projection, as fresh as the centre's watermark"))
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -166,6 +170,17 @@ class CentreSource:
     records: int = strawberry.field(description="计入的事项数 / matters counted")
 
 
+@strawberry.type(description="某中心数字的时效 / how fresh one centre's figures are")
+class CentreFreshness:
+    centre: Centre = strawberry.field(description="中心 / centre")
+    as_of: dt.datetime | None = strawberry.field(description=(
+        "截至时间：此前该中心的所有变更均已计入；null 表示尚未取得 / every change the centre made before this "
+        "instant is counted; null: not loaded yet"))
+    feed: str | None = strawberry.field(description=(
+        "副本的更新方式：PUSH 回调、CURSOR 增量游标、EXPORT 夜间导出；实时查询为 null / how the projection is "
+        "fed from this centre (PUSH callbacks, CURSOR changed-since, EXPORT nightly dump); null when read live"))
+
+
 @strawberry.type(description="统计结果（不含任何个人信息） / statistics (no personal data)")
 class Statistics:
     region_code: str = strawberry.field(description="统计区域 / the region")
@@ -178,6 +193,8 @@ class Statistics:
     sources: list[CentreSource] = strawberry.field(description="各中心口径 / per-centre sources")
     missing_centres: list[Centre] = strawberry.field(description=(
         "未能取得数据的中心（数字不含这些中心） / centres that failed: the figures exclude them"))
+    freshness: list[CentreFreshness] = strawberry.field(description=(
+        "各中心数据截至时间（asOf 取其中最早者） / each centre's as-of instant (asOf is the earliest)"))
 
 
 @strawberry.type
@@ -204,25 +221,41 @@ class StatisticsQuery(OverdueQuery):
         ctx: RequestContext = info.context
         prefix = check_region(ctx, region_code)
         span = period(from_, to)
-        gathered = await gather_cells(ctx, prefix, span, push_down, info.path.as_list())
+        order = list(DomainCentre)
+        now = ctx.now.astimezone(CST)
+        if ctx.projection is not None:  # jurisdiction is the prefix, inside the store's query
+            projected = await projected_cells(ctx.projection, prefix, span, now)
+            cells = projected.cells
+            loaded = {c: m for c, m in projected.marks.items() if m.as_of is not None}
+            missing = [c for c in order if c not in loaded]
+            sources = [CentreSource(centre=Centre[c.value], source=StatisticsSource.PROJECTION,
+                                    records=projected.records.get(c, 0)) for c in order if c in loaded]
+            freshness = [CentreFreshness(centre=Centre[c.value], feed=m.style,
+                                         as_of=m.as_of.astimezone(CST) if m.as_of else None)
+                         for c in order if (m := projected.marks.get(c)) is not None]
+            marks = [m.as_of for m in loaded.values() if m.as_of is not None]
+            as_of = min(marks).astimezone(CST) if marks else now
+        else:
+            gathered = await gather_cells(ctx, prefix, span, push_down, info.path.as_list())
+            cells, missing, as_of = gathered.cells, gathered.missing, now
+            sources = [CentreSource(centre=Centre[c.value], records=n,
+                                    source=StatisticsSource.PUSH_DOWN if pushed else StatisticsSource.GATEWAY)
+                       for c, (pushed, n) in sorted(gathered.sources.items(), key=lambda i: order.index(i[0]))]
+            freshness = [CentreFreshness(centre=s.centre, as_of=now, feed=None) for s in sources]
         dims = [str(d.value) for d in group_by or []]
         total = Figures()
-        for figures in gathered.cells.values():
+        for figures in cells.values():
             total.add(figures)
         groups = [
             StatisticsGroup(
                 centre=Centre[key["centre"]] if "centre" in key else None, category=key.get("category"),
                 region_code=key.get("region"), region_name=region_name(key["region"]) if "region" in key else None,
                 month=key.get("month"), figures=figures_of(figures))
-            for key, figures in rollup(gathered.cells, dims)
+            for key, figures in rollup(cells, dims)
         ] if dims else []
-        order = list(DomainCentre)
         code = prefix.ljust(6, "0") if len(prefix) <= 6 else prefix.ljust(12, "0")
         return Statistics(
             region_code=code, region_name=region_name(code), from_=from_, to=to,
-            as_of=ctx.now.astimezone(CST), totals=figures_of(total), groups=groups,
-            sources=[CentreSource(centre=Centre[c.value], records=n,
-                                  source=StatisticsSource.PUSH_DOWN if pushed else StatisticsSource.GATEWAY)
-                     for c, (pushed, n) in sorted(gathered.sources.items(), key=lambda i: order.index(i[0]))],
-            missing_centres=[Centre[c.value] for c in gathered.missing],
+            as_of=as_of, totals=figures_of(total), groups=groups, sources=sources,
+            missing_centres=[Centre[c.value] for c in missing], freshness=freshness,
         )

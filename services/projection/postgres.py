@@ -15,8 +15,8 @@ import asyncpg
 from onedoor.model import Centre
 
 from ..audit.postgres import split_schema
-from .rows import ProjectionRow
-from .sql import Statements, cell_rows, row_of, values_of, watermark_of, watermark_values
+from .rows import FLAGS, ProjectionRow
+from .sql import Statements, watermark_of, watermark_values
 from .store import CellQuery, CellRow, Watermark
 
 __all__ = ["PostgresProjection"]
@@ -25,24 +25,31 @@ __all__ = ["PostgresProjection"]
 class PostgresProjection:
     engine = "postgresql"
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, flags: Sequence[str] = FLAGS) -> None:
         self._pool = pool
-        self._sql = Statements(lambda i: f"${i}")
+        self._sql = Statements(lambda i: f"${i}", flags)
 
     @classmethod
-    async def open(cls, url: str) -> PostgresProjection:
+    async def open(cls, url: str, flags: Sequence[str] = FLAGS) -> PostgresProjection:
         if "schema=" not in url:
             url += ("&" if "?" in url else "?") + "schema=onedoor_projection"
         dsn, schema = split_schema(url)
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4, command_timeout=120,
                                          server_settings={"search_path": schema})
-        store = cls(pool)
+        store = cls(pool, flags)
+        sql = store._sql
         try:
             async with pool.acquire() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"onedoor_projection_ddl:{schema}")
                 await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                for statement in store._sql.ddl:
+                for statement in sql.meta:
                     await conn.execute(statement)
+                if await conn.fetchval(sql.get_layout) != sql.layout:  # another layout: start empty
+                    for statement in sql.drop:
+                        await conn.execute(statement)
+                for statement in sql.ddl:
+                    await conn.execute(statement)
+                await conn.execute(sql.set_layout, sql.layout)
         except BaseException:
             await pool.close()
             raise
@@ -51,7 +58,7 @@ class PostgresProjection:
     async def upsert(self, rows: Sequence[ProjectionRow]) -> None:
         if rows:
             async with self._pool.acquire() as conn, conn.transaction():
-                await conn.executemany(self._sql.upsert, [values_of(r) for r in rows])
+                await conn.executemany(self._sql.upsert, [self._sql.values_of(r) for r in rows])
 
     async def delete(self, centre: Centre, native_ids: Iterable[str]) -> int:
         ids = list(native_ids)
@@ -79,16 +86,15 @@ class PostgresProjection:
         return {m.centre: m for m in (watermark_of(tuple(r)) for r in found)}
 
     async def cells(self, query: CellQuery) -> list[CellRow]:
-        params = self._sql.cell_params(query)
         async with self._pool.acquire() as conn:
-            plain = await conn.fetch(self._sql.cells, *params)
-            repeats = await conn.fetch(self._sql.repeats, *params)
-        return cell_rows([tuple(r) for r in plain], [tuple(r) for r in repeats])
+            plain = await conn.fetch(self._sql.cells, *self._sql.cell_params(query))
+            repeats = await conn.fetch(self._sql.repeats, *self._sql.repeat_params(query))
+        return self._sql.cell_rows([tuple(r) for r in plain], [tuple(r) for r in repeats])
 
     async def overdue(self, prefix: str, as_of: dt.datetime) -> list[ProjectionRow]:
         async with self._pool.acquire() as conn:
             found = await conn.fetch(self._sql.overdue, *self._sql.overdue_params(prefix, as_of))
-        return [row_of(tuple(r)) for r in found]
+        return [self._sql.row_of(tuple(r)) for r in found]
 
     async def rows(self, keys: Sequence[tuple[Centre, str]]) -> dict[tuple[Centre, str], ProjectionRow]:
         if not keys:
@@ -97,7 +103,7 @@ class PostgresProjection:
             found = await conn.fetch(
                 "SELECT m.* FROM matter m JOIN unnest($1::text[], $2::text[]) AS k(c, n) "
                 "ON m.centre = k.c AND m.native_id = k.n", [c.value for c, _ in keys], [n for _, n in keys])
-        rows = [row_of(tuple(r)) for r in found]
+        rows = [self._sql.row_of(tuple(r)) for r in found]
         return {r.key: r for r in rows}
 
     async def roots(self, prefix: str, start: dt.datetime, end: dt.datetime,
@@ -105,7 +111,7 @@ class PostgresProjection:
         async with self._pool.acquire() as conn:
             found = await conn.fetch(self._sql.roots, *self._sql.root_params(prefix, start, end))
         wanted = {c.value for c in centres}
-        return [row_of(tuple(r)) for r in found if r[0] in wanted]
+        return [self._sql.row_of(tuple(r)) for r in found if r[0] in wanted]
 
     async def aclose(self) -> None:
         await self._pool.close()

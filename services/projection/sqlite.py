@@ -15,8 +15,8 @@ from typing import TypeVar
 from onedoor.model import Centre
 from services.storage import immediate
 
-from .rows import ProjectionRow
-from .sql import Statements, cell_rows, row_of, values_of, watermark_of, watermark_values
+from .rows import FLAGS, ProjectionRow
+from .sql import Statements, watermark_of, watermark_values
 from .store import CellQuery, CellRow, Watermark
 
 __all__ = ["SqliteProjection"]
@@ -27,13 +27,13 @@ T = TypeVar("T")
 class SqliteProjection:
     engine = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, flags: Sequence[str] = FLAGS) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
-        self._sql = Statements(lambda i: f"?{i}")
+        self._sql = Statements(lambda i: f"?{i}", flags)
 
     @classmethod
-    async def open(cls, path: str) -> SqliteProjection:
+    async def open(cls, path: str, flags: Sequence[str] = FLAGS) -> SqliteProjection:
         def connect() -> sqlite3.Connection:
             if path != ":memory:":
                 from pathlib import Path
@@ -47,8 +47,21 @@ class SqliteProjection:
             return conn
 
         conn = await asyncio.to_thread(connect)
-        store = cls(conn)
-        await store._run(lambda: [conn.execute(s) for s in store._sql.ddl])
+        store = cls(conn, flags)
+        sql = store._sql
+
+        def prepare() -> None:
+            for statement in sql.meta:
+                conn.execute(statement)
+            found = conn.execute(sql.get_layout).fetchone()
+            if found is None or found[0] != sql.layout:  # another layout: start empty
+                for statement in sql.drop:
+                    conn.execute(statement)
+            for statement in sql.ddl:
+                conn.execute(statement)
+            conn.execute(sql.set_layout, (sql.layout,))
+
+        await store._run(lambda: immediate(conn, prepare))
         return store
 
     async def _run(self, fn: Callable[[], T]) -> T:
@@ -58,7 +71,7 @@ class SqliteProjection:
     async def upsert(self, rows: Sequence[ProjectionRow]) -> None:
         if not rows:
             return
-        values = [values_of(r) for r in rows]
+        values = [self._sql.values_of(r) for r in rows]
         await self._run(lambda: immediate(self._conn, lambda: self._conn.executemany(self._sql.upsert, values)))
 
     async def delete(self, centre: Centre, native_ids: Iterable[str]) -> int:
@@ -82,23 +95,24 @@ class SqliteProjection:
         return {m.centre: m for m in map(watermark_of, found)}
 
     async def cells(self, query: CellQuery) -> list[CellRow]:
-        params = self._sql.cell_params(query)
+        params, repeat = self._sql.cell_params(query), self._sql.repeat_params(query)
 
         def both() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
             return (self._conn.execute(self._sql.cells, params).fetchall(),
-                    self._conn.execute(self._sql.repeats, params).fetchall())
+                    self._conn.execute(self._sql.repeats, repeat).fetchall())
 
         plain, repeats = await self._run(both)
-        return cell_rows(plain, repeats)
+        return self._sql.cell_rows(plain, repeats)
 
     async def overdue(self, prefix: str, as_of: dt.datetime) -> list[ProjectionRow]:
         params = self._sql.overdue_params(prefix, as_of)
-        return [row_of(v) for v in await self._run(lambda: self._conn.execute(self._sql.overdue, params).fetchall())]
+        found = await self._run(lambda: self._conn.execute(self._sql.overdue, params).fetchall())
+        return [self._sql.row_of(v) for v in found]
 
     async def rows(self, keys: Sequence[tuple[Centre, str]]) -> dict[tuple[Centre, str], ProjectionRow]:
         def read() -> list[ProjectionRow]:
             found = (self._conn.execute(self._sql.one, (c.value, n)).fetchone() for c, n in keys)
-            return [row_of(v) for v in found if v is not None]
+            return [self._sql.row_of(v) for v in found if v is not None]
 
         return {r.key: r for r in await self._run(read)}
 
@@ -107,7 +121,7 @@ class SqliteProjection:
         params = self._sql.root_params(prefix, start, end)
         found = await self._run(lambda: self._conn.execute(self._sql.roots, params).fetchall())
         wanted = {c.value for c in centres}
-        return [row_of(v) for v in found if v[0] in wanted]
+        return [self._sql.row_of(v) for v in found if v[0] in wanted]
 
     async def aclose(self) -> None:
         await self._run(self._conn.close)

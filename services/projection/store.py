@@ -30,7 +30,7 @@ from typing import Protocol, runtime_checkable
 
 from onedoor.model import Centre
 
-from .rows import ProjectionRow
+from .rows import FLAGS, ProjectionRow
 
 __all__ = ["CellQuery", "CellRow", "ProjectionStore", "Watermark", "open_projection_store", "prefix_bounds"]
 
@@ -60,6 +60,7 @@ class CellQuery:
     start: dt.datetime
     end: dt.datetime  # inclusive
     digits: int
+    as_of: dt.datetime | None = None  # the moment ``overdue_open`` describes (default: now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,7 @@ class CellRow:
     category: str
     month: str
     region: str  # the first ``digits`` digits
-    counts: Mapping[str, int] = field(default_factory=dict)  # registered, FLAGS, repeat_petitions
+    counts: Mapping[str, int] = field(default_factory=dict)  # registered, flags, overdue_open, repeat_petitions
 
 
 def prefix_bounds(prefix: str) -> tuple[str, str]:
@@ -115,14 +116,15 @@ class ProjectionStore(Protocol):
     async def aclose(self) -> None: ...
 
 
-async def open_projection_store(url: str) -> ProjectionStore:
-    """``sqlite:///path`` (embedded, the default), ``duckdb:///path`` or ``postgresql://…?schema=x``."""
+async def open_projection_store(url: str, flags: Sequence[str] = FLAGS) -> ProjectionStore:
+    """``sqlite:///path`` (embedded, the default) or ``postgresql://…?schema=x``. ``flags``:
+    the KPI columns rows carry (a store opened with other columns starts empty)."""
     if url.startswith("sqlite:///"):
         from .sqlite import SqliteProjection
 
-        return await SqliteProjection.open(url.removeprefix("sqlite:///"))
+        return await SqliteProjection.open(url.removeprefix("sqlite:///"), flags)
     if url.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresProjection
 
-        return await PostgresProjection.open(url)
+        return await PostgresProjection.open(url, flags)
     raise ValueError("unsupported projection URL (sqlite:///… or postgresql://…)")
