@@ -12,8 +12,14 @@ what federation adds:
   resident IDs, so a router can only follow a ``Citizen`` reference for
   callers who may see the clear ID.
 - ``@requiresScopes`` is federation's own, imported with ``@link`` (v2.5+), so
-  the supergraph carries every scope rule and a router can see or enforce it;
-  OneDoor still enforces them itself.
+  the supergraph carries every scope rule whose breach is a denial (root and
+  object fields) and a router can see or enforce it; OneDoor still enforces
+  them itself. The five matter types' own scopes are *row* rules — a matter
+  from a centre the caller may not read is left out, the rest of the list
+  stays — so they are not published: composition would copy them onto the
+  ``Matter`` and ``Node`` interfaces as a conjunction (all five scopes, or
+  ``citizen:self``), and a router enforcing that would refuse every matter to
+  a caseworker lacking any one centre.
 - Centres left out because the caller may not read them become one error each
   (``extensions.code = CENTRE_OMITTED``, ``extensions.centre``) besides
   ``extensions.omittedCentres``: gateways forward a subgraph's errors and drop
@@ -125,11 +131,18 @@ def _federated(directive: object) -> object:
     return directive
 
 
+def _type_directives(definition: StrawberryObjectDefinition) -> list[object]:
+    """A type's directives in the subgraph: its row rules stay OneDoor's own."""
+    key = ENTITY_KEYS.get(definition.origin)
+    keys = [Key(fields=key)] if key else []  # type: ignore[arg-type]
+    return [*(d for d in definition.directives or () if not isinstance(d, RequiresScopes)), *keys]
+
+
 @contextlib.contextmanager
 def _federation_attached(roots: Iterable[type]) -> Iterator[None]:
-    """While the subgraph is built and printed: ``@key`` on the entities and
-    federation's ``@requiresScopes`` in place of OneDoor's own directive
-    (on types, fields and the permissions that add it to their fields)."""
+    """While the subgraph is built and printed: ``@key`` on the entities,
+    federation's ``@requiresScopes`` in place of OneDoor's own directive on
+    fields (and the permissions that add it to their fields), none on types."""
     undo: list[Callable[[], None]] = []
 
     def swap_list(items: list[Any], new: list[Any]) -> None:
@@ -144,10 +157,7 @@ def _federation_attached(roots: Iterable[type]) -> Iterator[None]:
 
     try:
         for definition in _definitions(roots):
-            key = ENTITY_KEYS.get(definition.origin)
-            keys = [Key(fields=key)] if key else []  # type: ignore[arg-type]
-            swap_attr(definition, "directives",
-                      [*(_federated(d) for d in definition.directives or ()), *keys])
+            swap_attr(definition, "directives", _type_directives(definition))
             for field in definition.fields:
                 swap_list(field.directives, [_federated(d) for d in field.directives])
                 for extension in field.extensions:

@@ -1,0 +1,114 @@
+// OneDoor as a subgraph behind a real federation gateway, end to end:
+// both subgraphs' SDL fetched from `_service` (as Rover does), composed with
+// @apollo/composition, served by Hive Gateway (@graphql-hive/gateway-runtime,
+// the runtime of `hive-gateway supergraph`) forwarding the caller's
+// Authorization header, then queried. (Apollo Gateway, the Node library,
+// refuses any supergraph that links @requiresScopes: `for: SECURITY` features
+// it cannot enforce; Apollo Router and Hive Gateway serve it.)
+// usage: node federation.mjs   env: ONEDOOR_URL, GOVERNANCE_URL (GraphQL endpoints),
+//   TOKENS (JSON: name → bearer token), CITIZEN (a sample resident ID)
+// Prints one JSON line: {supergraph: {...}, answers: {name: {status, body}}}.
+import { createServer } from 'node:http';
+import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+
+const { ONEDOOR_URL, GOVERNANCE_URL, CITIZEN } = process.env;
+const TOKENS = JSON.parse(process.env.TOKENS);
+
+async function post(url, query, variables = {}, token = undefined) {
+  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const text = await res.text();
+  try { return { status: res.status, body: JSON.parse(text) }; } catch { return { status: res.status, body: text }; }
+}
+
+async function sdlOf(url, token) {
+  const { status, body } = await post(url, '{ _service { sdl } }', {}, token);
+  if (!body?.data?._service?.sdl) throw new Error(`no _service.sdl from ${url}: HTTP ${status} ${JSON.stringify(body).slice(0, 500)}`);
+  return body.data._service.sdl;
+}
+
+const services = [
+  { name: 'onedoor', url: ONEDOOR_URL, typeDefs: parse(await sdlOf(ONEDOOR_URL, TOKENS.caseworker)) },
+  { name: 'governance', url: GOVERNANCE_URL, typeDefs: parse(await sdlOf(GOVERNANCE_URL)) },
+];
+const composed = composeServices(services);
+if (composed.errors?.length) {
+  console.log(JSON.stringify({ compositionErrors: composed.errors.map((e) => `${e.extensions?.code}: ${e.message}`) }));
+  process.exit(0);
+}
+const supergraphSdl = composed.supergraphSdl;
+
+const gateway = createGatewayRuntime({
+  supergraph: supergraphSdl,
+  logging: false,
+  maskedErrors: false,
+  propagateHeaders: {
+    fromClientToSubgraphs({ request }) {
+      const authorization = request.headers.get('authorization');
+      return authorization ? { authorization } : {};
+    },
+  },
+});
+// The same supergraph behind a gateway that enforces its @requiresScopes itself
+// (Hive's generic-auth, protect-granular), scopes read from the token's `scope`
+// claim — unverified here: OneDoor verifies every token it is sent anyway.
+const claimsOf = (header) => {
+  const token = header?.replace(/^Bearer /i, '');
+  try { return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()); } catch { return null; }
+};
+const enforcing = createGatewayRuntime({
+  supergraph: supergraphSdl,
+  logging: false,
+  maskedErrors: false,
+  propagateHeaders: {
+    fromClientToSubgraphs({ request }) {
+      const authorization = request.headers.get('authorization');
+      return authorization ? { authorization } : {};
+    },
+  },
+  genericAuth: {
+    mode: 'protect-granular',
+    rejectUnauthenticated: false,
+    resolveUserFn: ({ request }) => claimsOf(request.headers.get('authorization')),
+  },
+});
+const servers = [createServer(gateway), createServer(enforcing)];
+await Promise.all(servers.map((s) => new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))));
+const url = `http://127.0.0.1:${servers[0].address().port}/graphql`;
+const enforcingUrl = `http://127.0.0.1:${servers[1].address().port}/graphql`;
+
+const answers = {};
+const ask = async (name, query, variables, token) => { answers[name] = await post(url, query, variables, token); return answers[name]; };
+try {
+  const DASHBOARD = `query Dashboard($id: String!) { citizen(idNumber: $id) { idNumber name
+    matters(first: 20) { totalCount nodes { __typename id centre reference status
+      ... on GridMatter { gridCode eventType } } } } }`;
+  const dashboard = await ask('dashboard', DASHBOARD, { id: CITIZEN }, TOKENS.caseworker);
+  const grid = dashboard.body?.data?.citizen?.matters?.nodes?.find((n) => n.centre === 'GOVERNANCE');
+  await ask('gridMatter', 'query M($id: ID!) { matter(id: $id) { __typename id centre reference ... on GridMatter { gridCode } } }',
+    { id: grid?.id ?? 'none' }, TOKENS.caseworker);
+  await ask('node', 'query N($id: ID!) { node(id: $id) { __typename id } }', { id: grid?.id ?? 'none' }, TOKENS.caseworker);
+  await ask('omitted', DASHBOARD, { id: CITIZEN }, TOKENS.noLitigation);
+  answers.omittedDirect = await post(ONEDOOR_URL, DASHBOARD, { id: CITIZEN }, TOKENS.noLitigation);
+  const court = dashboard.body?.data?.citizen?.matters?.nodes?.find((n) => n.centre === 'LITIGATION');
+  await ask('omittedMatter', 'query M($id: ID!) { matter(id: $id) { id } }', { id: court?.id ?? 'none' }, TOKENS.noLitigation);
+  await ask('fieldScope', 'query T($id: String!) { citizen(idNumber: $id) { trace { matters { reference } } } }',
+    { id: CITIZEN }, TOKENS.caseworker);
+  await ask('anonymous', DASHBOARD, { id: CITIZEN });
+  await ask('badInput', '{ citizen(idNumber: "123") { name } }', {}, TOKENS.caseworker);
+  await ask('centres', '{ centres { centre status } }', {}, TOKENS.caseworker);
+  await ask('both', `query Both($id: String!) { citizen(idNumber: $id) { name }
+    gridEvents(idNumbers: [$id], limit: 2) { totalCount items { eventNo } } }`, { id: CITIZEN }, TOKENS.caseworker);
+  answers.enforcedDashboard = await post(enforcingUrl, DASHBOARD, { id: CITIZEN }, TOKENS.noLitigation);
+  answers.enforcedAudit = await post(enforcingUrl, 'query A($id: String!) { auditTrail(citizenId: $id) { __typename } }',
+    { id: CITIZEN }, TOKENS.caseworker);
+  answers.enforcedAnonymous = await post(enforcingUrl, DASHBOARD, { id: CITIZEN });
+} finally {
+  for (const s of servers) { s.closeAllConnections(); s.close(); }
+  await gateway.dispose();
+  await enforcing.dispose();
+}
+console.log(JSON.stringify({ supergraph: supergraphSdl, hints: (composed.hints ?? []).map((h) => h.definition.code), answers }));
