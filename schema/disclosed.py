@@ -22,7 +22,7 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import FieldExtension
-from strawberry.extensions.field_extension import SyncExtensionResolver
+from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 
 from policy.disclosure import UNPROTECTED, Kind, Protections, disclose, in_clear
 
@@ -40,7 +40,13 @@ class Disclosed(FieldExtension):
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: strawberry.Info,
                 **kwargs: Any) -> Any:
-        value = next_(source, info, **kwargs)
+        return self._disclose(next_(source, info, **kwargs), source, info)
+
+    async def resolve_async(self, next_: AsyncExtensionResolver, source: Any,
+                            info: strawberry.Info, **kwargs: Any) -> Any:
+        return self._disclose(await next_(source, info, **kwargs), source, info)
+
+    def _disclose(self, value: Any, source: Any, info: strawberry.Info) -> Any:
         if value is None:
             return None
         ctx: RequestContext = info.context
