@@ -75,7 +75,9 @@ class EscalationStep:
 class EscalationChain:
     steps: list[EscalationStep] = strawberry.field(description="按发生顺序 / in order")
     reached_petition: bool = strawberry.field(description="是否转为信访 / ended up as a petition")
-    reached_court: bool = strawberry.field(description="是否进入法院 / ended up at court")
+    reached_court: bool = strawberry.field(description=(
+        "是否进入诉讼（司法确认不计：那是调解成功） / ended up in litigation (a judicial confirmation does not "
+        "count: it confirms a successful agreement)"))
     days: int = strawberry.field(description="首步至末步登记间隔天数 / days from first to last step")
 
 
@@ -88,6 +90,12 @@ def _item(o: Overdue) -> OverdueItem:
         due_at=o.due, days_overdue=o.days_overdue, statute=o.deadline.rule.statute,
         statute_en=o.deadline.rule.statute_en, day_count=day_count(o.deadline.rule).value,
         extension_days=o.deadline.extension_days)
+
+
+def _litigated(r: MatterRecord) -> bool:
+    """A court case other than the judicial confirmation (民特) of a mediation agreement."""
+    return r.centre is DomainCentre.LITIGATION and not any(
+        link.relation is LinkRelation.CONFIRMS for link in r.links)
 
 
 def _step(r: MatterRecord) -> EscalationStep:
@@ -186,7 +194,7 @@ class OverdueQuery:
             centres = {r.centre for r in chain[1:]}
             out.append(EscalationChain(
                 steps=[_step(r) for r in chain], reached_petition=DomainCentre.PETITIONS in centres,
-                reached_court=DomainCentre.LITIGATION in centres,
+                reached_court=any(_litigated(r) for r in chain[1:]),
                 days=(chain[-1].received_at - chain[0].received_at).days))
         out.sort(key=lambda c: (c.steps[0].received_at, c.steps[0].reference))
         return out
