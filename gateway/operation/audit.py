@@ -87,6 +87,11 @@ class AuditTrail(SchemaExtension):
     async def on_stream_result(self, result: Any) -> AsyncIterator[None]:
         self.streamed = True
         await self._record(result)
+        ctx = self.execution_context.context
+        if isinstance(ctx, RequestContext):
+            # The next event is a new disclosure with a record of its own. (Not for
+            # a single answer: the response extensions still read what it touched.)
+            ctx.reset_disclosures()
         yield
 
     async def _record(self, result: Any) -> None:
@@ -96,8 +101,6 @@ class AuditTrail(SchemaExtension):
             return
         errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
         entry = entry_for(ctx, execution.operation_name, execution.query, errors)
-        # A subscription's next event is a new disclosure: it gets its own record.
-        ctx.reset_disclosures()
         if entry is None:
             return
         try:
