@@ -191,6 +191,16 @@ def _party(raw: Any) -> PartyRecord:
     )
 
 
+def _effective_on(c: Mapping[str, Any]) -> dt.date | None:
+    """The day the agreement took effect (人民调解法 Art.29/30: written on signing and sealing,
+    oral on reaching it); an older payload without it: the day the case finished with one."""
+    effective = opt_str(c, "agreementEffectiveDate")
+    if effective is not None:
+        return dt.date.fromisoformat(effective)
+    finished = _time(c, "finishTime")
+    return finished.date() if finished is not None and opt_bool(c, "agreementReached") else None
+
+
 def parse_case(raw: Any) -> MatterRecord:
     """One native case → :class:`MatterRecord` (raises ``ValueError``/``KeyError``
     on a contract violation; callers wrap with :func:`decoding`)."""
@@ -227,8 +237,9 @@ def parse_case(raw: Any) -> MatterRecord:
             "source": SOURCES.get(source or "", source),
             "agreement_reached": opt_bool(c, "agreementReached"),
             "agreement_form": opt_str(c, "agreementForm"),
+            "agreement_effective_on": _effective_on(c),
         }),
-    ))
+    ), confirmation_apply_by="JUDICIAL_CONFIRMATION_APPLICATION")
 
 
 def parse_batch(payload: Any, requested: Sequence[str] = ()) -> list[MatterRecord]:

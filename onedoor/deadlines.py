@@ -44,7 +44,9 @@ from dataclasses import dataclass
 from onedoor.model import CST, Centre, MatterRecord, MatterStatus
 from onedoor.periods import DeadlineUnknown, add_days, add_months, end_of_day, last_day, local_day
 
-__all__ = ["RULES", "Deadline", "Rule", "current", "deadlines_of", "due_at", "is_overdue", "missed"]
+__all__ = [
+    "RULES", "Deadline", "Rule", "confirmation_window", "current", "deadlines_of", "due_at", "is_overdue", "missed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,10 @@ RULES: dict[str, Rule] = {r.kind: r for r in (
          "the court's trial time limit, as the court reports it", elapsed=True),
     Rule("GRID_DISPATCH", "网格化服务管理平台派遣时限（平台规则：纠纷类3日，其他7日）",
          "Grid platform dispatch limit (platform rule: 3 days for disputes, 7 otherwise)", elapsed=True),
+    # The parties' window, not a centre's duty: shown on the case, never makes it overdue.
+    Rule("JUDICIAL_CONFIRMATION_APPLICATION", "中华人民共和国人民调解法 第三十三条",
+         "People's Mediation Law Art.33 (the parties apply for judicial confirmation within 30 days of the "
+         "agreement taking effect)", days=30),
 )}
 
 Moment = dt.datetime | dt.date
@@ -191,6 +197,14 @@ def deadlines_of(r: MatterRecord) -> tuple[Deadline, ...]:
         done = _first(x.get("dispatched_at"), cancelled, unrecorded)
         return (_instant("GRID_DISPATCH", r.received_at, r.due_at, done),)
     return ()
+
+
+def confirmation_window(r: MatterRecord, applied: Moment | None = None) -> Deadline | None:
+    """A mediation agreement's 30-day window to apply for judicial confirmation (人民调解法
+    Art.33), from ``extra["agreement_effective_on"]``; ``applied`` = when the linked 民特 case
+    was filed. Not among :func:`deadlines_of`: the window binds the parties, not the centre."""
+    effective = r.extra.get("agreement_effective_on") if r.centre is Centre.MEDIATION else None
+    return None if effective is None else _period("JUDICIAL_CONFIRMATION_APPLICATION", effective, applied)
 
 
 def missed(r: MatterRecord, now: dt.datetime) -> Deadline | None:

@@ -64,6 +64,8 @@ def render_case(world: World, m: Matter) -> dict[str, Any]:
         "finishTime": to_cst(m.closed).strftime(_FMT) if m.closed is not None else None,
         "agreementReached": agreed if closed else None,
         "agreementForm": ("WRITTEN" if written else "ORAL") if agreed else None,
+        # 人民调解法 Art.29/30: in effect once signed and sealed (written) or reached (oral) — the finish day.
+        "agreementEffectiveDate": to_cst(m.closed).date().isoformat() if agreed and m.closed is not None else None,
         "parties": [
             {"role": "SQR", "partyType": "1", "name": m.citizen.name,
              "idCardNo": m.stored_id, "mobile": m.citizen.phone, "address": m.citizen.address},

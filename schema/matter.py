@@ -14,7 +14,9 @@ from enum import Enum
 import strawberry
 
 from connectors.errors import CentreError
+from onedoor import deadlines
 from onedoor.model import Centre as DomainCentre
+from onedoor.model import LinkRelation as DomainRelation
 from onedoor.model import MatterRecord
 from policy.disclosure import Access, Kind, Protections
 
@@ -160,6 +162,30 @@ class MediationCase(Matter):
     agreement_reached: bool | None = strawberry.field(
         description="是否达成调解协议 / whether an agreement was reached"
     )
+    agreement_effective_on: dt.date | None = strawberry.field(description=(
+        "调解协议生效日（人民调解法第二十九、三十条：书面协议签名盖章、口头协议达成之日） / the day the agreement "
+        "took effect (People's Mediation Law Art.29/30)"))
+    confirmation_apply_by: dt.datetime | None = strawberry.field(description=(
+        "申请司法确认的期限：协议生效后30日（人民调解法第三十三条；期间按民法典第二百零一至二百零三条） / the parties' "
+        "window to apply for judicial confirmation: 30 days after the agreement took effect (Art.33)"))
+
+    @strawberry.field(description=(
+        "司法确认申请（关联的民特案件立案）是否在30日内；无关联案件或不可见时为空 / whether the linked judicial "
+        "confirmation case was filed within the 30 days; null when there is none the caller may see"))
+    async def confirmation_applied_in_time(self, info: strawberry.Info) -> bool | None:
+        ctx = info.context
+        link = next((k for k in self.record.links if k.relation is DomainRelation.CONFIRMED_BY), None)
+        if link is None or not ctx.may_call(link.centre):
+            return None
+        try:
+            court = await ctx.loaders.matter(link.centre, link.native_id)
+        except CentreError:
+            return None  # the answer is unknown; the case itself is reported where it is asked for
+        if court is None or not ctx.visible(court):
+            return None
+        window = deadlines.confirmation_window(self.record, court.received_at)
+        missed = None if window is None else window.missed(court.received_at)
+        return None if missed is None else not missed
 
 
 @strawberry.type(

@@ -95,7 +95,8 @@ def present(record: MatterRecord, ctx: RequestContext) -> Matter:
 
 
 _SPECIFIC: dict[str, tuple[str, ...]] = {
-    "MediationCase": ("mediation_type", "source", "agreement_reached"),
+    "MediationCase": ("mediation_type", "source", "agreement_reached", "agreement_effective_on",
+                      "confirmation_apply_by"),
     "LegalServiceRequest": ("service_type", "decision_due_at", "assignment_due_at"),
     "Petition": ("channel", "petition_type", "acceptance_due_at", "handling_due_at", "extension_days"),
     "CourtCase": ("case_number", "court", "procedure"),

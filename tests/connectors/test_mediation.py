@@ -48,12 +48,17 @@ def test_parse_search_maps_every_field() -> None:
     assert dict(open_.extra) == {
         "mediation_type": "人民调解", "source": "申请调解",
         "agreement_reached": None, "agreement_form": None,
+        "agreement_effective_on": None, "confirmation_apply_by": None,
     }
     assert closed.status is MatterStatus.CLOSED and closed.category == "物业"
     assert closed.closed_at == dt.datetime(2024, 3, 20, 16, 30, tzinfo=CST)
     assert closed.parties[1].kind is PartyKind.ORGANISATION
     assert closed.parties[1].org_code == "91630100MA7XXXXX1A"
     assert closed.extra["agreement_reached"] is True
+    # No agreementEffectiveDate in this older payload: the day it finished with an agreement (Art.29/30);
+    # 30 days to apply for judicial confirmation (Art.33): 03-20 + 30 = 04-19, a Friday.
+    assert closed.extra["agreement_effective_on"] == dt.date(2024, 3, 20)
+    assert closed.extra["confirmation_apply_by"] == dt.datetime(2024, 4, 20, tzinfo=CST)
     assert closed.extra["mediation_type"] == "行业性专业性调解"
     # unknown systems are dropped, known ones keep this side's perspective
     assert [(lk.relation, lk.centre) for lk in closed.links] == [

@@ -141,3 +141,29 @@ async def test_statistics_agree_on_both_paths_and_with_the_overdue_filter(gatewa
         assert figures["closedOnTime"] <= figures["closed"]
     assert by_path[1]["MEDIATION"]["transferBase"] == by_path[1]["MEDIATION"]["registered"]
     assert by_path[1]["LITIGATION"]["transferBase"] == 0
+
+
+CONFIRMATIONS = """query($after: String) {
+  matters(filter: {regionPrefix: "@REGION", centres: [MEDIATION], statuses: [CLOSED]}, first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ... on MediationCase { agreementReached agreementEffectiveOn confirmationApplyBy
+      confirmationAppliedInTime closedAt links { relation } } } } }""".replace("@REGION", REGION)
+
+
+async def test_mediation_agreements_show_the_judicial_confirmation_window(gateway: Gateway) -> None:
+    """人民调解法 Art.33: the sandbox's parties apply 1-25 days after the agreement, so every linked
+    confirmation is in time; an agreement without one has a window but no answer."""
+    nodes, after = [], None
+    while True:
+        page = (await gateway.run(CONFIRMATIONS, after=after))["matters"]
+        nodes += page["nodes"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    agreed = [n for n in nodes if n["agreementReached"]]
+    assert agreed and all(n["agreementEffectiveOn"] == n["closedAt"][:10] and n["confirmationApplyBy"]
+                          for n in agreed)
+    confirmed = [n for n in agreed if any(k["relation"] == "CONFIRMED_BY" for k in n["links"])]
+    assert confirmed and all(n["confirmationAppliedInTime"] is True for n in confirmed)
+    assert all(n["confirmationAppliedInTime"] is None for n in agreed if n not in confirmed)
+    assert all(n["agreementEffectiveOn"] is None for n in nodes if not n["agreementReached"])

@@ -145,3 +145,19 @@ def test_a_deadline_in_a_year_without_a_holiday_notice_is_unknown_not_guessed() 
     r = rec(Centre.PETITIONS, "登记", received=dt.datetime(year - 1, 12, 25, 10, tzinfo=CST))
     assert due_at(r) is None
     assert not both(r, dt.datetime(year - 1, 12, 31, tzinfo=CST))  # before the nominal last day: not overdue
+
+
+def test_judicial_confirmation_window_is_30_days_from_the_agreement_and_binds_the_parties_only() -> None:
+    """人民调解法 Art.33: apply within 30 days of the agreement taking effect (here 2024-03-01 → 03-31, a
+    Sunday → 04-01). The window is shown on the case; it never makes the mediation overdue."""
+    from onedoor.deadlines import confirmation_window
+
+    agreed = rec(Centre.MEDIATION, "案结事了", status=MatterStatus.CLOSED, closed=at("2024-02-20"),
+                 agreement_effective_on=dt.date(2024, 3, 1))
+    window = confirmation_window(agreed)
+    assert window is not None and window.rule.statute == "中华人民共和国人民调解法 第三十三条"
+    assert window.due == dt.datetime(2024, 4, 2, tzinfo=CST)
+    assert confirmation_window(agreed, at("2024-04-01", 16)).missed(at("2024-06-01")) is False  # type: ignore[union-attr]
+    assert confirmation_window(agreed, at("2024-04-02", 9)).missed(at("2024-06-01")) is True  # type: ignore[union-attr]
+    assert "JUDICIAL_CONFIRMATION_APPLICATION" not in {d.rule.kind for d in deadlines_of(agreed)}
+    assert confirmation_window(rec(Centre.MEDIATION, "先行调解")) is None
