@@ -15,12 +15,15 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connectors.registry import build_connectors, build_feeds
 from gateway.app import create_app
 from gateway.demo import demo_settings_for
 from gateway.projection import ProjectionHolder, feed_policy
 from gateway.settings import ProjectionSettings
+from onedoor import regions
 from onedoor.model import Centre
 from policy.auth import build_authenticator
 from policy.personas import persona_claims
@@ -66,7 +69,8 @@ class Both:
                                      headers={"Authorization": f"Bearer {token}"})
         body: dict[str, Any] = response.json()
         assert "errors" not in body, body["errors"]
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["sqlite", "postgres"])
@@ -140,3 +144,34 @@ async def test_rows_hold_no_personal_data(both: Both) -> None:
     assert rows and all(p.name not in text and p.id_number not in text and (p.phone or "-") not in text
                         for p in people)
     assert all(r.person is None or len(r.person) == 64 for r in rows.values())
+
+
+_COUNTIES = sorted(r.code for r in regions.counties())
+_PLACES = ["630000", "630100", "632300", "650200", "620800", "431300", *_COUNTIES[::7]]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(jurisdiction=st.sampled_from(_PLACES), region=st.sampled_from(_PLACES))
+async def test_jurisdiction_is_inside_every_projection_query(both: Both, jurisdiction: str, region: str) -> None:
+    claims = persona_claims("analyst", region=jurisdiction)
+    token = mint_token(both.sandbox.state_dir, {"iss": both.sandbox.idp_url, **claims}, ttl=600)
+    variables = {"region": region, "by": ["REGION"], **_span(both)}
+    answers = []
+    for client in (both.live, both.projected):
+        stats = (await client.post("/graphql", json={"query": STATS, "variables": variables},
+                                   headers={"Authorization": f"Bearer {token}"})).json()
+        late = (await client.post("/graphql", json={"query": OVERDUE, "variables": {"region": region}},
+                                  headers={"Authorization": f"Bearer {token}"})).json()
+        answers.append((stats, late))
+    (live, live_late), (mine, mine_late) = answers
+    inside = regions.canonical_prefix(region).startswith(regions.canonical_prefix(jurisdiction))
+    if not inside:  # refused, never silently empty
+        for body in (mine, mine_late):
+            assert body["data"] is None or body["data"].get("statistics") is None
+            assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        return
+    prefix = regions.canonical_prefix(region)
+    assert all(g["regionCode"].startswith(prefix) for g in mine["data"]["statistics"]["groups"])
+    assert all(i["regionCode"].startswith(prefix) for i in mine_late["data"]["overdue"])
+    assert mine["data"]["statistics"]["totals"] == live["data"]["statistics"]["totals"]
+    assert mine_late["data"]["overdue"] == live_late["data"]["overdue"]
