@@ -19,7 +19,8 @@ SCHEMA = build_schema()._schema
 def _queries() -> list[str]:
     found = []
     for name in ("try-it.md", "authentication.md"):
-        found += [q for q in _INLINE.findall((DOCS / name).read_text(encoding="utf-8")) if "{" in q]
+        text = (DOCS / name).read_text(encoding="utf-8")
+        found += [q for q in _INLINE.findall(text) if not q.startswith("{\"")]  # not JSON headers or variables
     return [*found, EXAMPLE_QUERY]
 
 
