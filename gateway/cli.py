@@ -3,7 +3,7 @@
     onedoor demo [--port 8000] [--state-dir .onedoor]     sandbox centres + gateway, one command
     onedoor sandbox [--port 8000] [--only MEDIATION,...]  the simulated centres alone
     onedoor sandbox fault CENTRE --mode MODE [...]        change a running centre's faults
-    onedoor serve --config FILE [--workers N]             the gateway against configured centres
+    onedoor serve --config FILE [--workers N|auto]        the gateway against configured centres
     onedoor schema                                        print the SDL
     onedoor token [--persona P] [...]                     a demo token (demo state dir only)
     onedoor audit verify [--state-dir DIR | --config F]   check the audit chain and its checkpoints
@@ -14,15 +14,38 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["available_cores", "main"]
 
 _CENTRES = ("MEDIATION", "LEGAL_SERVICES", "PETITIONS", "LITIGATION", "GOVERNANCE")
 _PERSONAS = ("caseworker", "auditor", "analyst", "portal", "citizen", "operator")
+
+
+def _workers(value: str) -> int:
+    """``--workers``: a count ≥ 1, or ``auto`` for every core the process may use."""
+    if value == "auto":
+        return available_cores()
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a count or auto: {value!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return count
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, so a container's cpuset
+    counts, not the host's), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no sched_getaffinity (macOS)
+        return max(1, os.cpu_count() or 1)
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -93,8 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the gateway from a config file")
     serve.add_argument("--config", type=Path, required=True,
                        help="the gateway's TOML config (check it with `onedoor config check`)")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="worker processes on one port (metrics aggregated across them)")
+    serve.add_argument("--workers", type=_workers, default=1,
+                       help="worker processes on one port (metrics aggregated across them); "
+                            "auto: one per core this process may run on")
     serve.add_argument("--host", default=None, help="bind address (default: host in the config)")
     serve.add_argument("--port", type=int, default=None, help="port (default: port in the config)")
 

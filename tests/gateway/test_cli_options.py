@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,3 +91,14 @@ async def test_fault_reaches_the_demo_named_in_the_state_file(tmp_path: Path) ->
                    "--state-dir", str(tmp_path / "nowhere")])
         assert code == 0
         assert sb.controls[Centre.LITIGATION].settings.mode == "ok"
+
+
+def test_serve_workers_auto_is_every_available_core(capsys: pytest.CaptureFixture[str]) -> None:
+    cores = len(os.sched_getaffinity(0))
+    args = _parser().parse_args(["serve", "--config", "x.toml", "--workers", "auto"])
+    assert args.workers == cores >= 1
+    assert _parser().parse_args(["serve", "--config", "x.toml", "--workers", "3"]).workers == 3
+    for bad in ("0", "many"):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(["serve", "--config", "x.toml", "--workers", bad])
+    assert "--workers" in capsys.readouterr().err
