@@ -24,12 +24,12 @@ __all__ = [
     "CentreUnavailable",
 ]
 
-_CENTRE_ZH = {centre: info.name_zh for centre, info in CENTRES.items()}
 
 
 class CentreError(Exception):
     code: ClassVar[str] = "CENTRE_ERROR"
-    summary: ClassVar[str] = "暂时无法获取 / temporarily unavailable"
+    # What happened, in each language; the message names the centre in both.
+    summary: ClassVar[tuple[str, str]] = ("暂时无法获取", "could not be read")
 
     def __init__(self, centre: Centre, *, http_status: int | None = None, detail: str = "") -> None:
         self.centre = centre
@@ -40,24 +40,26 @@ class CentreError(Exception):
 
     @property
     def public_message(self) -> str:
-        return f"{_CENTRE_ZH[self.centre]}{self.summary} ({self.centre.value})"
+        info = CENTRES[self.centre]
+        zh, en = self.summary
+        return f"{info.name_zh}{zh} / the {info.name_en} {en} ({self.centre.value})"
 
 
 class CentreUnavailable(CentreError):
     code = "CENTRE_UNAVAILABLE"
-    summary = "暂时无法访问 / is unavailable"
+    summary = ("暂时无法访问", "is unavailable")
 
 
 class CentreTimeout(CentreError):
     code = "CENTRE_TIMEOUT"
-    summary = "响应超时 / did not answer in time"
+    summary = ("响应超时", "did not answer in time")
 
 
 class CentreBadResponse(CentreError):
     code = "CENTRE_BAD_RESPONSE"
-    summary = "返回了无法识别的数据 / returned an unreadable response"
+    summary = ("返回了无法识别的数据", "returned an unreadable response")
 
 
 class CentreThrottled(CentreError):
     code = "CENTRE_THROTTLED"
-    summary = "请求过于频繁，请稍后再试 / is throttling requests"
+    summary = ("请求过于频繁，请稍后再试", "is throttling requests; try again later")

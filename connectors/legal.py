@@ -160,13 +160,14 @@ def _party(raw: Any, role: str) -> PartyRecord:
 def parse_application(raw: Any) -> MatterRecord:
     a = as_dict(raw, "application")
     status, label = STATUSES[req_str(a, "status")]
-    events = tuple(
-        EventRecord(at=parse_iso(req_str(h, "at")), action=req_str(h, "event"), note=opt_str(h, "note"))
-        for h in (as_dict(x, "history") for x in as_list(a.get("history") or []))
-    )
+    history = [(parse_iso(req_str(h, "at")), req_str(h, "event"), opt_str(h, "note"))
+               for h in (as_dict(x, "history") for x in as_list(a.get("history") or []))]
+    # The timeline speaks Chinese like every other centre's; the native codes decide below.
+    events = tuple(EventRecord(at=at, action=STATUSES[code][1] if code in STATUSES else code, note=note)
+                   for at, code, note in history)
     # Art.43: the 7-day decision is met by approved/rejected, the 3-day assignment by assigned
     # (``decision_due`` is the office's own date and is not read: onedoor.deadlines counts them).
-    decision = next((e for e in events if e.action in ("approved", "rejected")), None)
+    decision = next(((at, code) for at, code, _ in history if code in ("approved", "rejected")), None)
     parties = [_party(a["applicant"], "APPLICANT")]
     parties += [_party(p, "OTHER_PARTY") for p in as_list(a.get("other_parties") or [])]
     return with_deadlines(MatterRecord(
@@ -186,9 +187,9 @@ def parse_application(raw: Any) -> MatterRecord:
                          lambda r: (r.get("target_system"), r.get("type")), "target_id"),
         extra=MappingProxyType({
             "service_type": req_str(a, "service_type").upper(),
-            "decided_at": None if decision is None else decision.at,
-            "granted": decision is not None and decision.action == "approved",
-            "assigned_at": next((e.at for e in events if e.action == "assigned"), None),
+            "decided_at": None if decision is None else decision[0],
+            "granted": decision is not None and decision[1] == "approved",
+            "assigned_at": next((at for at, code, _ in history if code == "assigned"), None),
             "is_minor": bool(opt_bool(a, "is_minor")),
             "external_ref": opt_str(a, "external_ref"),
         }),

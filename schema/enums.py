@@ -10,7 +10,7 @@ from enum import Enum
 
 import strawberry
 
-__all__ = ["Centre", "LinkRelation", "MatterStatus", "RegionLevel"]
+__all__ = ["Centre", "LinkRelation", "MatterStatus", "PetitionChannel", "PetitionType", "RegionLevel"]
 
 
 @strawberry.enum(description="五个中心 / the five service centres")
@@ -100,3 +100,21 @@ class RegionLevel(Enum):
     COUNTY = strawberry.enum_value("COUNTY", description="县级 / county")
     TOWNSHIP = strawberry.enum_value("TOWNSHIP", description="乡级（乡镇、街道） / township")
     VILLAGE = strawberry.enum_value("VILLAGE", description="村级（村、社区） / village or community")
+
+
+@strawberry.enum(description="信访形式 / how a petition came in (信访工作条例 Art.17)")
+class PetitionChannel(Enum):
+    ONLINE = strawberry.enum_value("ONLINE", description="网上信访 / online")
+    LETTER = strawberry.enum_value("LETTER", description="来信 / by letter")
+    PHONE = strawberry.enum_value("PHONE", description="来电 / by phone")
+    FAX = strawberry.enum_value("FAX", description="传真 / by fax")
+    VISIT = strawberry.enum_value("VISIT", description="走访 / in person")
+    OTHER = strawberry.enum_value("OTHER", description="其他 / another channel the centre named")
+
+
+@strawberry.enum(description="信访类别 / kind of petition")
+class PetitionType(Enum):
+    SUGGESTION = strawberry.enum_value("SUGGESTION", description="建议意见 / suggestion or opinion")
+    REPORT = strawberry.enum_value("REPORT", description="检举控告 / report or accusation (reporter protected)")
+    COMPLAINT = strawberry.enum_value("COMPLAINT", description="申诉求决 / complaint or claim")
+    OTHER = strawberry.enum_value("OTHER", description="其他 / another kind the centre named")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import Enum
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
 
 from connectors.health import centre_statuses
 
@@ -20,7 +21,11 @@ from .scopes import requires_scopes
 
 __all__ = ["BreakerState", "CentreHealth", "CentreState", "HealthQuery"]
 
-_OPS = [requires_scopes(["ops:read"])]
+
+
+def _ops() -> list[FieldExtension]:
+    """``ops:read`` (a fresh extension per field: strawberry binds each to its field)."""
+    return [requires_scopes(["ops:read"])]
 
 
 @strawberry.enum(description="中心状态 / a centre's state")
@@ -43,13 +48,13 @@ class CentreHealth:
     status: CentreState = strawberry.field(description="状态 / state")
     breaker_state: BreakerState | None = strawberry.field(description="熔断器状态 / breaker state")
     last_latency_ms: float | None = strawberry.field(
-        description="最近一次调用耗时（毫秒，需 ops:read） / last call latency (ops:read)", extensions=_OPS)
+        description="最近一次调用耗时（毫秒，需 ops:read） / last call latency (ops:read)", extensions=_ops())
     last_error_code: str | None = strawberry.field(
-        description="最近一次错误代码（需 ops:read） / last error code (ops:read)", extensions=_OPS)
+        description="最近一次错误代码（需 ops:read） / last error code (ops:read)", extensions=_ops())
     requests: int | None = strawberry.field(
-        description="累计调用次数（需 ops:read） / calls since start (ops:read)", extensions=_OPS)
+        description="累计调用次数（需 ops:read） / calls since start (ops:read)", extensions=_ops())
     failures: int | None = strawberry.field(
-        description="累计失败次数（需 ops:read） / failed calls since start (ops:read)", extensions=_OPS)
+        description="累计失败次数（需 ops:read） / failed calls since start (ops:read)", extensions=_ops())
 
 
 @strawberry.type

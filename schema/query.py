@@ -173,11 +173,12 @@ class Query:
     async def matters(
         self,
         info: strawberry.Info,
-        filter: MatterFilter,
+        filter: MatterFilter | None = None,
         first: int = 20,
         after: str | None = None,
     ) -> MatterConnection:
         ctx: RequestContext = info.context
+        filter = filter or MatterFilter()  # no filter: everything the caller may see
         check_first(first)
         position = cursor_arg(after)
         prefix = region_arg(filter.region_prefix, "filter.regionPrefix") if filter.region_prefix else None

@@ -37,7 +37,8 @@ class RequiresScopes:
 
 class ScopePermission(BasePermission):
     def __init__(self, groups: Sequence[Sequence[str]]) -> None:
-        self.groups = tuple(tuple(g) for g in groups)
+        # Alternatives listed twice (["citizen:self"] from two tables) print once.
+        self.groups = tuple(dict.fromkeys(tuple(g) for g in groups))
         # strawberry reads the printed directive per instance (see LIBRARY-NOTES).
         self._schema_directive = RequiresScopes(  # type: ignore[misc]
             scopes=[list(g) for g in self.groups]

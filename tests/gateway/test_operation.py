@@ -190,7 +190,10 @@ async def test_an_exception_in_any_stage_is_masked_with_a_correlation_id(
         response = await http.post(
             "/graphql", headers={"Authorization": "Bearer good", "X-Request-Id": "req-12345678"},
             json={"query": '{ region(code: "632300") { name } }'})
-    assert response.status_code < 500
+    # The document never ran, and not by the client's fault: a 500 with the coded body
+    # (application/graphql-response+json), never a bare server error page.
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/graphql-response+json")
     assert "recursion" not in response.text
     (error,) = response.json()["errors"]
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "correlationId": "req-12345678"}

@@ -22,7 +22,7 @@ def test_minimum_public_shape_is_present() -> None:
         "type MediationCase implements Matter & Node", "type CourtCase implements Matter & Node",
         "type GridEvent implements Matter & Node", "type Petition implements Matter & Node",
         "type LegalServiceRequest implements Matter & Node",
-        "citizen(idNumber: String!): Citizen", "matters(filter: MatterFilter!, first: Int! = 20",
+        "citizen(idNumber: String!): Citizen", "matters(filter: MatterFilter = null, first: Int! = 20",
         "region(code: String!): Region", "node(id: ID!): Node", "totalCount: Int!",
     ):
         assert needle in text, needle

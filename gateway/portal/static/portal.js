@@ -10,7 +10,8 @@ const STATUS = { REGISTERED: "已登记", ACCEPTED: "已受理", IN_PROGRESS: "�
   CLOSED: "已办结", REJECTED: "不予受理", TERMINATED: "已终止" };
 const RELATIONS = { REFERRED_TO: "移送至", REFERRED_FROM: "来源于", CONFIRMED_BY: "司法确认", CONFIRMS: "确认协议",
   ESCALATED_TO: "转为信访", ESCALATED_FROM: "由纠纷转来", LEGAL_AID_FOR: "法律援助于", LEGAL_AID: "法律援助",
-  PRE_LITIGATION_MEDIATION: "诉前调解", PRE_LITIGATION_OF: "诉前调解所属案件" };
+  PRE_LITIGATION_MEDIATION: "诉前调解", PRE_LITIGATION_OF: "诉前调解所属案件",
+  TRANSFERRED_TO: "转办至", TRANSFERRED_FROM: "转办自" };
 const KPIS = [["registered", "登记数"], ["accepted", "受理数"], ["forwarded", "转送"], ["assigned", "交办"],
   ["closed", "办结数"], ["closedOnTime", "按期办结"], ["mediations", "调解受理"], ["agreements", "调解成功"],
   ["escalated", "纠纷转信访"], ["repeatPetitions", "重复信访"], ["acceptanceRate", "受理率"],
@@ -70,7 +71,7 @@ async function loadCitizen() {
     if (!person) { status("citizen-status", "未找到该群众或无权查看", true); return; }
     renderTimeline(person);
     const partial = body.errors ? `（部分中心暂不可用：${body.errors.length}）` : "";
-    status("citizen-status", `${person.name}：共 ${person.matters.totalCount} 件事项，最后更新 ` +
+    status("citizen-status", `${person.name ?? "（无户籍信息）"}：共 ${person.matters.totalCount} 件事项，最后更新 ` +
       new Date().toLocaleTimeString("zh-CN") + partial);
     document.body.dataset.state = "ready";
   } catch (err) {
