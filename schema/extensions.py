@@ -45,8 +45,11 @@ class PartialResults(SchemaExtension):
             return
         added = list(ctx.partial_errors)
         if self.omitted_as_errors:
+            told = {(e.extensions or {}).get("centre") for e in result.errors or ()
+                    if (e.extensions or {}).get("code") == "CENTRE_OMITTED"}
             added += [omitted_error(c, self.omitted_at(c))
-                      for c in sorted(ctx.omitted_centres, key=lambda c: c.value)]
+                      for c in sorted(ctx.omitted_centres, key=lambda c: c.value)
+                      if c.value not in told]
         if added:
             result.errors = [*(result.errors or []), *added]
 
@@ -62,38 +65,44 @@ class PartialResults(SchemaExtension):
 
 class FederatedPartialResults(PartialResults):
     """:class:`PartialResults` for the federation subgraph (:mod:`schema.subgraph`):
-    each omitted centre is also an error at the path of the field whose
-    resolution left it out (the first such field to finish) — Hive Gateway, for
-    one, drops a subgraph error without a path."""
+    each omitted centre is also an error at the path of the field during whose
+    resolution it was left out — Hive Gateway, for one, drops a subgraph error
+    without a path. (Left out while ``_entities`` resolves its references: no
+    path, as that list is not where it happened; a matter reference of a centre
+    left out carries its own error at its slot.)"""
 
     omitted_as_errors = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._omitted_at: dict[Centre, list[str | int]] = {}
+        self._omitted_at: dict[Centre, list[str | int] | None] = {}
 
     def omitted_at(self, centre: Centre) -> list[str | int] | None:
         return self._omitted_at.get(centre)
 
     def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any],
                 *args: Any, **kwargs: Any) -> Any:
-        result = _next(root, info, *args, **kwargs)
         ctx = info.context
         if not isinstance(ctx, RequestContext):
-            return result
+            return _next(root, info, *args, **kwargs)
+        before = frozenset(ctx.omitted_centres)
+        result = _next(root, info, *args, **kwargs)
         if inspect.isawaitable(result):
-            return self._settled(result, ctx, info)
-        self._note(ctx, info)
+            return self._settled(result, ctx, info, before)
+        self._note(ctx, info, before)
         return result
 
     async def _settled(self, result: Awaitable[Any], ctx: RequestContext,
-                       info: GraphQLResolveInfo[Any]) -> Any:
+                       info: GraphQLResolveInfo[Any], before: frozenset[Centre]) -> Any:
         try:
             return await result
         finally:
-            self._note(ctx, info)
+            self._note(ctx, info, before)
 
-    def _note(self, ctx: RequestContext, info: GraphQLResolveInfo[Any]) -> None:
-        if len(ctx.omitted_centres) > len(self._omitted_at):
-            for centre in ctx.omitted_centres - self._omitted_at.keys():
-                self._omitted_at[centre] = info.path.as_list()
+    def _note(self, ctx: RequestContext, info: GraphQLResolveInfo[Any],
+              before: frozenset[Centre]) -> None:
+        if len(ctx.omitted_centres) == len(before):
+            return
+        path = None if info.field_name == "_entities" else info.path.as_list()
+        for centre in ctx.omitted_centres - before - self._omitted_at.keys():
+            self._omitted_at[centre] = path

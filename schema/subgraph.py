@@ -72,12 +72,14 @@ from strawberry.types.lazy_type import LazyType
 from strawberry.types.union import StrawberryUnion
 
 from .citizen import Citizen
-from .extensions import FederatedPartialResults
+from .context import RequestContext
+from .extensions import FederatedPartialResults, omitted_error
 from .incidents import log_unexpected
 from .matter import MATTER_TYPES
 from .query import Query
 from .roots import CONCRETE_TYPES, Mutation, RootQuery, Subscription
 from .scopes import RequiresScopes, ScopePermission
+from .validation import global_id_arg
 
 __all__ = ["ENTITY_KEYS", "SUBGRAPH_RENAMES", "OneDoorSubgraph", "build_subgraph", "subgraph_sdl"]
 
@@ -226,6 +228,7 @@ class OneDoorSubgraph(strawberry.federation.Schema):
         """Resolve references as the ``citizen`` / ``matter`` fields would."""
         out: list[Any] = []
         citizen, matter = _root_resolver("citizen"), _root_resolver("matter")
+        ctx: RequestContext = info.context
         for raw in representations:
             rep: dict[str, Any] = dict(raw)  # type: ignore[call-overload]
             typename = rep.get("__typename")
@@ -233,6 +236,12 @@ class OneDoorSubgraph(strawberry.federation.Schema):
                 if typename == "Citizen":
                     out.append(await citizen(Query(), info, str(rep["idNumber"])))
                 elif typename in _MATTER_NAMES:
+                    centre, _ = global_id_arg(str(rep["id"]))
+                    if not ctx.may_call(centre):
+                        # left out by scope: the error sits at the reference's own (null) slot
+                        ctx.omitted_centres.add(centre)
+                        out.append(omitted_error(centre))
+                        continue
                     found = await matter(Query(), info, str(rep["id"]))
                     out.append(found if type(found) is _MATTER_NAMES[typename] else None)
                 else:

@@ -1,5 +1,7 @@
 // OneDoor as a subgraph behind a real federation gateway, end to end:
-// both subgraphs' SDL fetched from `_service` (as Rover does), composed with
+// OneDoor, the GOVERNANCE centre's subgraph and a small third-party `notes`
+// subgraph (@apollo/subgraph) whose notes point at OneDoor's Citizen and
+// GridMatter entities; each subgraph's SDL fetched from `_service` (as Rover does), composed with
 // @apollo/composition, served by Hive Gateway (@graphql-hive/gateway-runtime,
 // the runtime of `hive-gateway supergraph`) forwarding the caller's
 // Authorization header, then queried. (Apollo Gateway, the Node library,
@@ -10,6 +12,8 @@
 // Prints one JSON line: {supergraph: {...}, answers: {name: {status, body}}}.
 import { createServer } from 'node:http';
 import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createHandler } from 'graphql-http/lib/use/http';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 
@@ -30,13 +34,38 @@ async function sdlOf(url, token) {
   return body.data._service.sdl;
 }
 
+const listen = async (server) => {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${server.address().port}/graphql`;
+};
+
+// The notes subgraph: a note is about a citizen and may concern a grid matter,
+// both resolved by OneDoor's _entities through the gateway.
+const mine = await post(ONEDOOR_URL, 'query($id: String!) { citizen(idNumber: $id) { matters(first: 20) { nodes { id centre } } } }',
+  { id: CITIZEN }, TOKENS.caseworker);
+const gridId = mine.body?.data?.citizen?.matters?.nodes?.find((n) => n.centre === 'GOVERNANCE')?.id ?? 'none';
+const notesSchema = buildSubgraphSchema({
+  typeDefs: parse(`
+    extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+    type Citizen @key(fields: "idNumber", resolvable: false) { idNumber: String! }
+    type GridMatter @key(fields: "id", resolvable: false) { id: ID! }
+    type Note @key(fields: "noteId") { noteId: ID! text: String! about: Citizen! regarding: GridMatter }
+    type Query { notes: [Note!]! }`),
+  resolvers: { Query: { notes: () => [
+    { noteId: 'n1', text: 'follow up', about: { idNumber: CITIZEN }, regarding: { id: gridId } }] } },
+});
+const notesServer = createServer(createHandler({ schema: notesSchema }));
+const NOTES_URL = await listen(notesServer);
+
 const services = [
   { name: 'onedoor', url: ONEDOOR_URL, typeDefs: parse(await sdlOf(ONEDOOR_URL, TOKENS.caseworker)) },
   { name: 'governance', url: GOVERNANCE_URL, typeDefs: parse(await sdlOf(GOVERNANCE_URL)) },
+  { name: 'notes', url: NOTES_URL, typeDefs: parse(await sdlOf(NOTES_URL)) },
 ];
 const composed = composeServices(services);
 if (composed.errors?.length) {
   console.log(JSON.stringify({ compositionErrors: composed.errors.map((e) => `${e.extensions?.code}: ${e.message}`) }));
+  notesServer.close();
   process.exit(0);
 }
 const supergraphSdl = composed.supergraphSdl;
@@ -75,10 +104,9 @@ const enforcing = createGatewayRuntime({
     resolveUserFn: ({ request }) => claimsOf(request.headers.get('authorization')),
   },
 });
-const servers = [createServer(gateway), createServer(enforcing)];
-await Promise.all(servers.map((s) => new Promise((resolve) => s.listen(0, '127.0.0.1', resolve))));
-const url = `http://127.0.0.1:${servers[0].address().port}/graphql`;
-const enforcingUrl = `http://127.0.0.1:${servers[1].address().port}/graphql`;
+const servers = [createServer(gateway), createServer(enforcing), notesServer];
+const url = await listen(servers[0]);
+const enforcingUrl = await listen(servers[1]);
 
 const answers = {};
 const ask = async (name, query, variables, token) => { answers[name] = await post(url, query, variables, token); return answers[name]; };
@@ -102,6 +130,10 @@ try {
   await ask('centres', '{ centres { centre status } }', {}, TOKENS.caseworker);
   await ask('both', `query Both($id: String!) { citizen(idNumber: $id) { name }
     gridEvents(idNumbers: [$id], limit: 2) { totalCount items { eventNo } } }`, { id: CITIZEN }, TOKENS.caseworker);
+  const NOTES = '{ notes { text about { idNumber name matters(first: 5) { totalCount } } regarding { __typename id centre reference } } }';
+  await ask('notes', NOTES, {}, TOKENS.caseworker);
+  await ask('notesMasked', NOTES, {}, TOKENS.portal);
+  await ask('notesNoGovernance', NOTES, {}, TOKENS.noGovernance);
   answers.enforcedDashboard = await post(enforcingUrl, DASHBOARD, { id: CITIZEN }, TOKENS.noLitigation);
   answers.enforcedAudit = await post(enforcingUrl, 'query A($id: String!) { auditTrail(citizenId: $id) { __typename } }',
     { id: CITIZEN }, TOKENS.caseworker);

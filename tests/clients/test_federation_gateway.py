@@ -24,14 +24,15 @@ from .node import requires_node, run_script
 
 pytestmark = requires_node
 
-READ_BUT_LITIGATION = ("mediation:read legal:read petitions:read governance:read pii:read "
-                       "matters:write")
+READ_BUT_LITIGATION = "mediation:read legal:read petitions:read governance:read pii:read"
+READ_BUT_GOVERNANCE = "mediation:read legal:read petitions:read litigation:read pii:read"
 
 
 @pytest.fixture(scope="module")
 def federated(node_modules: Path, demo: Demo, subgraph: str) -> dict[str, Any]:
-    tokens = {"caseworker": demo.token("caseworker"),
-              "noLitigation": demo.token("caseworker", scopes=READ_BUT_LITIGATION)}
+    tokens = {"caseworker": demo.token("caseworker"), "portal": demo.token("portal"),
+              "noLitigation": demo.token("caseworker", scopes=READ_BUT_LITIGATION),
+              "noGovernance": demo.token("caseworker", scopes=READ_BUT_GOVERNANCE)}
     out = run_script("federation.mjs", env={
         "ONEDOOR_URL": f"{subgraph}/graphql", "GOVERNANCE_URL": f"{demo.centres['GOVERNANCE']}/graphql",
         "TOKENS": json.dumps(tokens), "CITIZEN": demo.samples[0]})
@@ -148,3 +149,25 @@ def test_a_gateway_enforces_the_published_scopes_itself(federated: dict[str, Any
     assert "errors" not in dashboard, dashboard
     centres = {n["centre"] for n in dashboard["data"]["citizen"]["matters"]["nodes"]}
     assert centres == {"MEDIATION", "LEGAL_SERVICES", "PETITIONS", "GOVERNANCE"}
+
+
+def test_another_subgraphs_notes_join_onedoors_citizen_and_grid_matter(
+        federated: dict[str, Any], demo: Demo) -> None:
+    """The gateway follows the notes subgraph's references into OneDoor's ``_entities``."""
+    body = _answer(federated, "notes")
+    assert "errors" not in body, body
+    (note,) = body["data"]["notes"]
+    assert note["about"]["idNumber"] == demo.samples[0] and note["about"]["matters"]["totalCount"] > 0
+    assert note["regarding"]["__typename"] == "GridMatter" and note["regarding"]["centre"] == "GOVERNANCE"
+
+
+def test_entity_references_keep_masking_and_scopes(federated: dict[str, Any], demo: Demo) -> None:
+    clear = _answer(federated, "notes")["data"]["notes"][0]["about"]
+    masked = _answer(federated, "notesMasked")
+    about = masked["data"]["notes"][0]["about"]  # portal: no pii:read
+    # (``idNumber`` is the key the notes subgraph itself holds: the gateway never asks OneDoor)
+    assert about["name"] != clear["name"] and "*" in about["name"], masked
+    no_grid = _answer(federated, "notesNoGovernance")
+    (note,) = no_grid["data"]["notes"]
+    assert note["regarding"] is None and note["about"]["matters"]["totalCount"] > 0, no_grid
+    assert [c for c, _ in _omitted(no_grid)] == ["GOVERNANCE"], no_grid.get("errors")

@@ -107,3 +107,16 @@ async def test_a_matter_of_a_centre_left_out_is_an_error_at_its_field() -> None:
     assert result.data == {"matter": None}
     assert [(e.extensions or {}).get("code") for e in result.errors or []] == ["CENTRE_OMITTED"]
     assert result.errors is not None and result.errors[0].path == ["matter"]
+
+
+async def test_a_matter_reference_of_a_centre_left_out_is_an_error_at_its_slot() -> None:
+    query = """query($r: [_Any!]!) { _entities(representations: $r) {
+      __typename ... on Citizen { idNumber } ... on GridMatter { reference } } }"""
+    reps = [{"__typename": "Citizen", "idNumber": ALICE},
+            {"__typename": "GridMatter", "id": encode_id(Centre.GOVERNANCE, "G1")}]
+    result = await SUBGRAPH.execute(query, variable_values={"r": reps}, context_value=_context(
+        _centres(), scopes=READ_ALL - {"governance:read"}))
+    assert result.data is not None and result.data["_entities"][1] is None
+    assert result.data["_entities"][0]["idNumber"]
+    assert [(e.path, (e.extensions or {})["code"], (e.extensions or {})["centre"])
+            for e in result.errors or []] == [(["_entities", 1], "CENTRE_OMITTED", "GOVERNANCE")]
