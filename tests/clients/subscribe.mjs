@@ -2,7 +2,8 @@
 // `subscription matterUpdates`, as a browser app does; between the first message
 // and the next, the matter's status is changed at its centre.
 // usage: node subscribe.mjs   env: WS_URL, MATTER_ID, TOKEN, AUTH (params | header),
-//   CHANGE_URL, CHANGE_BODY (the centre's /_sandbox/matters/{ref}/status and its JSON)
+//   CHANGE_URL, CHANGE_BODY (the centre's /_sandbox/matters/{ref}/status and its JSON;
+//   without CHANGE_URL the first message alone is awaited)
 // Prints one JSON line: {events: [...], error, closed, changed}.
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -29,7 +30,7 @@ client.subscribe(
     error: (e) => { rec.error = Array.isArray(e) ? e : (e?.message ?? (e?.code ? `close ${e.code} ${e.reason}` : String(e))); rec.done = true; },
     complete: () => { rec.done = true; },
   });
-if (await until(() => rec.events.length >= 1 || rec.done, 15000) && rec.events.length >= 1 && !rec.done) {
+if (await until(() => rec.events.length >= 1 || rec.done, 15000) && rec.events.length >= 1 && !rec.done && CHANGE_URL) {
   const res = await fetch(CHANGE_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: CHANGE_BODY });
   rec.changed = res.status;
   await until(() => rec.events.length >= 2 || rec.done, 30000);

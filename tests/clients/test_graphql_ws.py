@@ -76,3 +76,14 @@ def test_no_token_no_updates(node_modules: Path, demo: Demo, auth: str) -> None:
         "CHANGE_BODY": json.dumps({"status": "04"})})
     assert not any((e.get("data") or {}).get("matterUpdates") for e in seen["events"]), seen
     assert seen["error"] is not None or seen["closed"] is not None, seen
+
+
+def test_the_subgraph_serves_matter_updates_itself(node_modules: Path, demo: Demo, subgraph: str) -> None:
+    """Subgraph mode (``onedoor serve``, production settings) keeps its own
+    WebSocket: what a router that passes subscriptions through connects to."""
+    petition = _petition(demo)
+    seen = run_script("subscribe.mjs", timeout=60, env={
+        "WS_URL": subgraph.replace("http", "ws", 1) + "/graphql", "MATTER_ID": petition["id"],
+        "TOKEN": demo.token("caseworker"), "AUTH": "header"})
+    assert seen["error"] is None and seen["events"], seen
+    assert seen["events"][0]["data"]["matterUpdates"]["id"] == petition["id"], seen
