@@ -220,8 +220,7 @@ def with_deadlines(record: MatterRecord, **fields: str) -> MatterRecord:
     field=deadline kind) counted by :mod:`onedoor.deadlines` from the record's own events —
     not read from the centre's due-date fields, so dueAt, overdue and the overdue list
     agree with each other and with the statute."""
-    window = deadlines.confirmation_window(record)
-    dues = {d.rule.kind: d.due for d in (*deadlines.deadlines_of(record), *((window,) if window else ()))}
+    dues = {d.rule.kind: d.due for d in (*deadlines.deadlines_of(record), *deadlines.party_windows(record))}
     extra = {**record.extra, **{name: dues.get(kind) for name, kind in fields.items()}}
     return dataclasses.replace(record, due_at=deadlines.due_at(record), extra=MappingProxyType(extra))
 

@@ -68,8 +68,14 @@ STATUSES: Mapping[str, tuple[MatterStatus, str]] = {
     "05": (MatterStatus.IN_PROGRESS, "办理中"),
     "06": (MatterStatus.CLOSED, "办结"),
     "07": (MatterStatus.REJECTED, "不予受理"),
+    "08": (MatterStatus.IN_PROGRESS, "复查中"),  # a review (条例 Art.35) reopens a handled petition
+    "09": (MatterStatus.IN_PROGRESS, "复核中"),  # a second review (Art.36)
 }
 _NATIVE_STATUSES = invert(STATUSES)
+# 复查 requested / decided, 复核 requested / decided (信访工作条例 Art.35, 36): dates
+_REVIEWS = (("fcsqrq", "review_requested_on"), ("fcyjrq", "review_decided_on"),
+            ("fhsqrq", "second_review_requested_on"), ("fhyjrq", "second_review_decided_on"))
+_UNDER_REVIEW = frozenset({"复查中", "复核中"})
 CHANNELS = {"1": "ONLINE", "2": "LETTER", "3": "PHONE", "4": "FAX", "5": "VISIT"}
 PETITION_TYPES = {"JYYJ": "SUGGESTION", "JJKG": "REPORT", "SSQJ": "COMPLAINT"}
 _LINKS = {
@@ -225,7 +231,8 @@ def parse_record(x: Element) -> MatterRecord:
         region_code=_req(x, "qhdm"),
         received_at=_at(_req(x, "djrq"), _text(x, "djsj")),
         parties=parties,
-        closed_at=None if closed is None else _at(closed.strftime("%Y%m%d"), None),
+        # Under review the matter is open again; ``closed_on`` keeps the handling opinion's date.
+        closed_at=None if closed is None or label in _UNDER_REVIEW else _at(closed.strftime("%Y%m%d"), None),
         events=tuple(
             EventRecord(at=_at(_req(jl, "rq"), _text(jl, "sj")), action=_req(jl, "dz"),
                         note=_text(jl, "sm"))
@@ -238,10 +245,13 @@ def parse_record(x: Element) -> MatterRecord:
             "accepted_on": accepted,
             "closed_on": closed,
             "extension_days": int(_digits(extension, len(extension))) if extension else 0,
+            **{name: _date(_text(x, tag)) for tag, name in _REVIEWS},
             "whistleblower_flags": flags,
             "external_ref": _text(x, "wbbh"),
         }),
-    ), acceptance_due_at="PETITION_ACCEPTANCE", handling_due_at="PETITION_HANDLING")
+    ), acceptance_due_at="PETITION_ACCEPTANCE", handling_due_at="PETITION_HANDLING",
+        review_due_at="PETITION_REVIEW", second_review_due_at="PETITION_SECOND_REVIEW",
+        review_request_by="PETITION_REVIEW_REQUEST", second_review_request_by="PETITION_SECOND_REVIEW_REQUEST")
 
 
 def parse_item(content: bytes) -> MatterRecord:

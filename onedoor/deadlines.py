@@ -10,6 +10,8 @@ kind                   statute                                      runs from   
 =====================  ===========================================  ==================  ======================
 PETITION_ACCEPTANCE    信访工作条例 第二十二条 (15 days)            registration        acceptance decision
 PETITION_HANDLING      信访工作条例 第三十四条 (60 days, +≤30)      acceptance          closing (办结)
+PETITION_REVIEW        信访工作条例 第三十五条 (30 days)            review request      review opinion
+PETITION_SECOND_REVIEW 信访工作条例 第三十六条 (30 days)            2nd review request  2nd review opinion
 LEGAL_AID_DECISION     法律援助法 第四十三条 (7 days)               application         grant or refusal
 LEGAL_AID_ASSIGNMENT   法律援助法 第四十三条 (3 days)               grant               lawyer assigned
 MEDIATION              人民调解工作若干规定 第三十四条 (one month)  registration        closing
@@ -24,7 +26,8 @@ one rule answers the ``overdue`` field, the ``overdue`` filter and the
 
 The connectors put the events this module reads into ``MatterRecord.extra``:
 ``accepted_on``/``closed_on`` (petitions, dates), ``extension_days``
-(petitions, an approved Art.34 extension), ``decided_at``/``granted``/
+(petitions, an approved Art.34 extension), ``review_requested_on``/``review_decided_on``
+and their ``second_`` forms (petitions, Art.35/36), ``decided_at``/``granted``/
 ``assigned_at`` (legal aid), ``dispatched_at``/``dispatched`` (grid events).
 
 >>> import datetime as dt
@@ -46,6 +49,7 @@ from onedoor.periods import DeadlineUnknown, add_days, add_months, end_of_day, l
 
 __all__ = [
     "RULES", "Deadline", "Rule", "confirmation_window", "current", "deadlines_of", "due_at", "is_overdue", "missed",
+    "party_windows",
 ]
 
 
@@ -69,6 +73,12 @@ RULES: dict[str, Rule] = {r.kind: r for r in (
     Rule("PETITION_HANDLING", "信访工作条例 第三十四条",
          "Regulations on Letters and Visits Work, Art.34 (handle within 60 days of acceptance, +≤30 once approved)",
          days=60, extension_days=30),
+    Rule("PETITION_REVIEW", "信访工作条例 第三十五条",
+         "Regulations on Letters and Visits Work, Art.35 (a review (复查) is answered within 30 days of the request)",
+         days=30),
+    Rule("PETITION_SECOND_REVIEW", "信访工作条例 第三十六条",
+         "Regulations on Letters and Visits Work, Art.36 (a second review (复核) is answered within 30 days)",
+         days=30),
     Rule("LEGAL_AID_DECISION", "中华人民共和国法律援助法 第四十三条",
          "Legal Aid Law, Art.43 (decide within 7 days of the application)", days=7),
     Rule("LEGAL_AID_ASSIGNMENT", "中华人民共和国法律援助法 第四十三条",
@@ -79,7 +89,13 @@ RULES: dict[str, Rule] = {r.kind: r for r in (
          "the court's trial time limit, as the court reports it", elapsed=True),
     Rule("GRID_DISPATCH", "网格化服务管理平台派遣时限（平台规则：纠纷类3日，其他7日）",
          "Grid platform dispatch limit (platform rule: 3 days for disputes, 7 otherwise)", elapsed=True),
-    # The parties' window, not a centre's duty: shown on the case, never makes it overdue.
+    # The parties' windows, not a centre's duty: shown on the matter, never make it overdue.
+    Rule("PETITION_REVIEW_REQUEST", "信访工作条例 第三十五条",
+         "Regulations on Letters and Visits Work, Art.35 (a review may be requested within 30 days of the "
+         "written answer)", days=30),
+    Rule("PETITION_SECOND_REVIEW_REQUEST", "信访工作条例 第三十六条",
+         "Regulations on Letters and Visits Work, Art.36 (a second review may be requested within 30 days of "
+         "the review opinion)", days=30),
     Rule("JUDICIAL_CONFIRMATION_APPLICATION", "中华人民共和国人民调解法 第三十三条",
          "People's Mediation Law Art.33 (the parties apply for judicial confirmation within 30 days of the "
          "agreement taking effect)", days=30),
@@ -173,6 +189,11 @@ def deadlines_of(r: MatterRecord) -> tuple[Deadline, ...]:
         if accepted is not None and r.centre_status != "不予受理":
             extension = min(int(x.get("extension_days") or 0), RULES["PETITION_HANDLING"].extension_days)
             out.append(_period("PETITION_HANDLING", accepted, closed, extension))
+        for kind, asked, answered in (("PETITION_REVIEW", "review_requested_on", "review_decided_on"),
+                                      ("PETITION_SECOND_REVIEW", "second_review_requested_on",
+                                       "second_review_decided_on")):
+            if x.get(asked) is not None:
+                out.append(_period(kind, x[asked], x.get(answered)))
         return tuple(out)
     if r.centre is Centre.LEGAL_SERVICES:
         if x.get("service_type") != "LEGAL_AID":
@@ -205,6 +226,23 @@ def confirmation_window(r: MatterRecord, applied: Moment | None = None) -> Deadl
     was filed. Not among :func:`deadlines_of`: the window binds the parties, not the centre."""
     effective = r.extra.get("agreement_effective_on") if r.centre is Centre.MEDIATION else None
     return None if effective is None else _period("JUDICIAL_CONFIRMATION_APPLICATION", effective, applied)
+
+
+def party_windows(r: MatterRecord) -> tuple[Deadline, ...]:
+    """The periods that bind the parties, not the centre (never overdue): the 30 days to ask
+    for a petition's review (from the opinion) and second review (from the review opinion),
+    Art.35/36, met by the request; a mediation agreement's judicial-confirmation window."""
+    x = r.extra
+    out = []
+    if r.centre is Centre.PETITIONS:
+        opinion = x.get("closed_on") if r.centre_status != "不予受理" and x.get("accepted_on") else None
+        for kind, since, asked in (("PETITION_REVIEW_REQUEST", opinion, "review_requested_on"),
+                                   ("PETITION_SECOND_REVIEW_REQUEST", x.get("review_decided_on"),
+                                    "second_review_requested_on")):
+            if since is not None:
+                out.append(_period(kind, since, x.get(asked)))
+    window = confirmation_window(r)
+    return (*out, *((window,) if window else ()))
 
 
 def missed(r: MatterRecord, now: dt.datetime) -> Deadline | None:

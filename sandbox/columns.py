@@ -52,6 +52,8 @@ class Columns:
     due: I64
     due2: I64
     ext: npt.NDArray[np.int8]  # petitions: an approved handling extension, days (Art.34)
+    opinion: I64  # petitions: the handling opinion (办结), kept while a review reopens the matter
+    reviews: I64  # petitions: (n, 4) 复查 requested, decided, 复核 requested, decided (-1 = not yet)
     status: npt.NDArray[np.int8]
     overdue: npt.NDArray[np.bool_]
     link: I64
@@ -129,13 +131,15 @@ def _finish(rng: np.random.Generator, people: Citizens, now: int, centre: I64, c
     n = len(centre)
     status = np.zeros(n, np.int64)
     acc_now, closed, due2 = (np.full(n, -1, np.int64) for _ in range(3))
-    ext = np.zeros(n, np.int64)
+    ext, opinion = np.zeros(n, np.int64), np.full(n, -1, np.int64)
+    reviews = np.full((n, 4), -1, np.int64)
     overdue = np.zeros(n, bool)
     for c in range(5):
         idx = np.flatnonzero(centre == c)
         p = Plan(acc[idx], end[idx], due[idx], 0, alt[idx])
-        s, a, cl, d2, od, ex = status_of(c, p, recv[idx], sub[idx], now, u[idx])
-        status[idx], acc_now[idx], closed[idx], due2[idx], overdue[idx], ext[idx] = s, a, cl, d2, od, ex
+        o = status_of(c, p, recv[idx], sub[idx], now, u[idx])
+        status[idx], acc_now[idx], closed[idx], due2[idx], overdue[idx] = o.status, o.acc, o.closed, o.due2, o.overdue
+        ext[idx], opinion[idx], reviews[idx] = o.ext, o.opinion, o.reviews
     village = people.village[citizen].astype(np.int64)
     codes, _ = village_table()
     _, county_rank = np.unique([c[:6] for c in codes], return_inverse=True)
@@ -164,7 +168,7 @@ def _finish(rng: np.random.Generator, people: Citizens, now: int, centre: I64, c
         other=other[order].astype(np.int32), village=village[order].astype(np.int16),
         category=cat[order].astype(np.int8), sub=sub[order].astype(np.int8), recv=recv[order],
         acc=acc_now[order], closed=closed[order], due=due[order], due2=due2[order],
-        ext=ext[order].astype(np.int8),
+        ext=ext[order].astype(np.int8), opinion=opinion[order], reviews=reviews[order],
         status=status[order].astype(np.int8), overdue=overdue[order],
         link=np.where(linked >= 0, inverse[np.maximum(linked, 0)], -1),
         story=story_col[order].astype(np.int8), side=side[order].astype(np.int8),

@@ -32,7 +32,7 @@ STEPS: tuple[dict[str, str], ...] = (
     dict(zip(STATUSES[0], ("登记受理", "先行调解", "风险研判", "分类流转", "跟踪督办", "案结事了",
                            "终止"), strict=True)),
     {s: s for s in STATUSES[1]},
-    dict(zip(STATUSES[2], ("登记", "受理", "转送", "交办", "办理中", "办结", "不予受理"),
+    dict(zip(STATUSES[2], ("登记", "受理", "转送", "交办", "办理中", "办结", "不予受理", "复查申请", "复核申请"),
              strict=True)),
     dict(zip(STATUSES[3], ("立案", "受理", "开庭", "调解结案", "判决/裁定", "结案", "撤诉", "驳回"),
              strict=True)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -20,8 +21,8 @@ from onedoor import periods
 from onedoor.model import CATEGORIES
 
 __all__ = [
-    "CASE_TYPES", "EVENT_TYPES", "EXTENSION_DAYS", "LIT_LIMIT_DAYS", "SERVICE_TYPES", "STATUSES", "XFLB", "Plan",
-    "plan", "status_of",
+    "CASE_TYPES", "EVENT_TYPES", "EXTENSION_DAYS", "LIT_LIMIT_DAYS", "SERVICE_TYPES", "STATUSES", "XFLB",
+    "Outcome", "Plan", "plan", "status_of",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -32,7 +33,7 @@ NEVER = np.iinfo(np.int64).max // 4
 STATUSES: tuple[tuple[str, ...], ...] = (
     ("DJ", "XXTJ", "FXYP", "FLLZ", "GZDB", "AJSL", "ZZ"),
     ("submitted", "under_review", "approved", "assigned", "closed", "rejected", "terminated"),
-    ("01", "02", "03", "04", "05", "06", "07"),
+    ("01", "02", "03", "04", "05", "06", "07", "08", "09"),  # 08 复查中, 09 复核中 (条例 Art.35, 36)
     ("FILED", "ACCEPTED", "TRIAL", "MEDIATED", "JUDGED", "CLOSED", "WITHDRAWN", "DISMISSED"),
     ("REPORTED", "VERIFIED", "OPENED", "CANCELLED", "DISPATCHED", "HANDLING", "FEEDBACK",
      "CLOSED", "EVALUATED"),
@@ -136,10 +137,43 @@ def plan(centre: int, recv: I64, sub: I64, cat: I64, u: npt.NDArray[np.float64],
                 np.asarray(alt, np.bool_))
 
 
+class Outcome(NamedTuple):
+    """Rows' state at ``now``; -1 = not (yet) happened."""
+
+    status: npt.NDArray[np.int8]
+    acc: I64
+    closed: I64  # concluded (a petition under review is open again)
+    due2: I64  # petitions: end of the handling period (extension included)
+    overdue: B
+    ext: I64  # petitions: an approved Art.34 extension, days
+    opinion: I64  # petitions: the handling opinion (办结, ``bjrq``), kept while under review
+    reviews: I64  # petitions: (n, 4) 复查 requested, decided, 复核 requested, decided
+
+
+def _reviews(p: Plan, u: npt.NDArray[np.float64], now: int) -> I64:
+    """复查/复核 (信访工作条例 Art.35, 36): some petitioners ask for a review within 30 days of
+    the opinion; the reviewing body answers within 30 days — mostly. Derived draws keep the
+    world's random stream unchanged."""
+    def draw(col: int, salt: int) -> npt.NDArray[np.float64]:
+        return np.asarray((u[:, col] * salt) % 1.0)
+
+    done = (p.end <= now) & ~p.alt
+    reviewed = done & (draw(0, 7919) < 0.15)
+    rq = p.end + ((1 + 28 * draw(1, 104_729)) * DAY).astype(np.int64)
+    rd = rq + ((5 + 33 * draw(2, 7907)) * DAY).astype(np.int64)
+    again = reviewed & (draw(3, 6007) < 0.3)
+    rq2 = rd + ((1 + 28 * draw(0, 15_485_863)) * DAY).astype(np.int64)
+    rd2 = rq2 + ((5 + 33 * draw(1, 32_452_843)) * DAY).astype(np.int64)
+    out = np.full((len(p.end), 4), -1, np.int64)
+    for col, (plan_at, happens) in enumerate(((rq, reviewed), (rd, reviewed), (rq2, again), (rd2, again))):
+        earlier = out[:, col - 1] >= 0 if col else np.ones(len(p.end), bool)
+        out[:, col] = np.where(happens & earlier & (plan_at <= now), plan_at, -1)
+    return out
+
+
 def status_of(centre: int, p: Plan, recv: I64, sub: I64, now: int,
-              u: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.int8], I64, I64, I64, B, I64]:
-    """(status index, acc or -1, closed or -1, second deadline or -1, overdue, extension days)
-    at ``now``."""
+              u: npt.NDArray[np.float64]) -> Outcome:
+    """Status and milestones of rows at ``now``."""
     done = p.end <= now
     reached = p.acc <= now
     age = now - recv
@@ -169,17 +203,24 @@ def status_of(centre: int, p: Plan, recv: I64, sub: I64, now: int,
         status = np.where(done, np.where(p.alt, 3, closed_kind), status)
     acc = np.where(reached, p.acc, -1)
     closed = np.where(done, p.end, -1)
+    opinion = closed
     second = np.full(len(recv), -1, dtype=np.int64)
     ext = np.zeros(len(recv), dtype=np.int64)
+    reviews = np.full((len(recv), 4), -1, np.int64)
     if centre == 2:
         # Half of the petitions that need more than 60 days get the once-only extension (Art.34).
         ext = np.where(reached & ~p.alt & (p.end - p.acc > 60 * DAY) & (u[:, 2] >= 0.5), EXTENSION_DAYS, 0)
         second = np.where(reached & ~p.alt, day_end(np.where(reached, p.acc, recv), 60 + ext), -1)
-    overdue = _overdue(centre, p, acc, closed, second, now)
-    return status.astype(np.int8), acc, closed, second, overdue, ext
+        reviews = _reviews(p, u, now)
+        in_review = (reviews[:, 0] >= 0) & (reviews[:, 1] < 0)
+        in_second = (reviews[:, 2] >= 0) & (reviews[:, 3] < 0)
+        status = np.where(in_second, 8, np.where(in_review, 7, status))
+        closed = np.where(in_review | in_second, -1, closed)
+    overdue = _overdue(centre, p, acc, opinion, second, now, reviews)
+    return Outcome(status.astype(np.int8), acc, closed, second, overdue, ext, opinion, reviews)
 
 
-def _overdue(centre: int, p: Plan, acc: I64, closed: I64, second: I64, now: int) -> B:
+def _overdue(centre: int, p: Plan, acc: I64, closed: I64, second: I64, now: int, reviews: I64) -> B:
     acc_or_now = np.where(acc >= 0, acc, now)
     end_or_now = np.where(closed >= 0, closed, now)
     if centre in (1, 4):  # the deadline is on the decision / dispatch step
@@ -188,5 +229,10 @@ def _overdue(centre: int, p: Plan, acc: I64, closed: I64, second: I64, now: int)
     if centre == 2:
         late_accept = acc_or_now > p.due
         late_handle = (second >= 0) & (end_or_now > second)
-        return np.asarray(late_accept | late_handle, np.bool_)
+        late = late_accept | late_handle
+        for asked, answered in ((0, 1), (2, 3)):  # 复查, 复核: answered within 30 days (Art.35, 36)
+            requested = reviews[:, asked] >= 0
+            limit = day_end(np.where(requested, reviews[:, asked], p.acc), 30)
+            late |= requested & (np.where(reviews[:, answered] >= 0, reviews[:, answered], now) > limit)
+        return np.asarray(late, np.bool_)
     return np.asarray(end_or_now > p.due, np.bool_)

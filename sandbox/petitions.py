@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -30,6 +31,9 @@ __all__ = ["create_app", "render_record"]
 
 _STEP = {"02": "受理", "03": "转送", "04": "交办", "05": "办理中", "06": "办结", "07": "不予受理"}
 _GL = {(2, 1): ("TJ", "ZXF"), (5, 1): ("WG", "WGSJ")}
+# 复查申请/意见, 复核申请/意见 dates (信访工作条例 Art.35, 36)
+_REVIEW_TAGS = ("fcsqrq", "fcyjrq", "fhsqrq", "fhyjrq")
+_REVIEW_STEPS = ("复查申请", "复查意见", "复核申请", "复核意见")
 _TITLES = ("反映{c}问题", "请求解决{c}纠纷", "投诉{c}问题处理不当", "对{c}问题提出意见")
 
 
@@ -59,8 +63,10 @@ def render_record(world: World, m: Matter) -> ET.Element:
     _add(root, "slrq", _date(m.accepted))
     _add(root, "slqx", _date(m.due - 1 if m.due is not None else None))
     _add(root, "blqx", _date(m.due2 - 1 if m.due2 is not None else None))
-    _add(root, "bjrq", _date(m.closed))
+    _add(root, "bjrq", _date(m.opinion))  # the handling opinion; a review (08/09) reopens, it stays
     _add(root, "yqts", str(m.extension_days) if m.extension_days else "")
+    for tag, when in zip(_REVIEW_TAGS, m.reviews, strict=True):
+        _add(root, tag, _date(when))
     xfr = ET.SubElement(root, "xfr")
     for tag, text in (("xm", m.citizen.name), ("sfzh", m.stored_id), ("dh", m.citizen.phone),
                       ("dz", m.citizen.address)):
@@ -73,11 +79,17 @@ def render_record(world: World, m: Matter) -> ET.Element:
         steps.append("不予受理" if m.status == "07" else "受理")
         if m.status in ("03", "04", "05"):
             steps.append(_STEP[m.status])
-        if m.status == "06":  # a closed petition keeps the 转送/交办 it went through (条例 Art.22)
+        if m.status in ("06", "08", "09"):  # handled; it keeps the 转送/交办 it went through (条例 Art.22)
             steps += [("转送", "交办", "办理中")[int(rng.integers(3))], "办结"]
     lcjl = ET.SubElement(root, "lcjl")
     pin = (1, m.accepted) if m.accepted is not None else None  # 受理 on slrq, the date the deadlines use
-    for at, step in zip(step_times(m, len(steps), world.now_ts, pin), steps, strict=True):
+    handled = replace(m, closed=m.opinion) if m.opinion is not None else m
+    times = step_times(handled, len(steps), world.now_ts, pin)
+    for at_ts, name in zip(m.reviews, _REVIEW_STEPS, strict=True):  # 复查/复核 on the days they happened
+        if at_ts is not None:
+            steps.append(name)
+            times.append(to_cst(at_ts))
+    for at, step in zip(times, steps, strict=True):
         jl = ET.SubElement(lcjl, "jl")
         _add(jl, "rq", at.strftime("%Y%m%d"))
         _add(jl, "dz", step)

@@ -68,6 +68,8 @@ class Matter:
     due: int | None
     due2: int | None
     extension_days: int  # petitions: an approved Art.34 extension, in ``due2`` already
+    opinion: int | None  # petitions: the handling opinion (办结), also while under review
+    reviews: tuple[int | None, int | None, int | None, int | None]  # 复查 asked/answered, 复核 asked/answered
     overdue: bool
     story: int  # index into sandbox.columns.STORIES, or -1
     side: int  # 0 = end A of the story, 1 = end B
@@ -194,7 +196,9 @@ class World:
             status=STATUSES[c][int(cols.status[row])], received=int(cols.recv[row]),
             accepted=opt(cols.acc[row]), closed=opt(cols.closed[row]),
             due=int(cols.due[row]) if cols.due[row] < 2**60 else None, due2=opt(cols.due2[row]),
-            extension_days=int(cols.ext[row]),
+            extension_days=int(cols.ext[row]), opinion=opt(cols.opinion[row]),
+            reviews=(opt(cols.reviews[row, 0]), opt(cols.reviews[row, 1]), opt(cols.reviews[row, 2]),
+                     opt(cols.reviews[row, 3])),
             overdue=bool(cols.overdue[row]), story=int(cols.story[row]),
             side=int(cols.side[row]), partner_id=self.native_id(link) if link >= 0 else None,
             partner_row=link if link >= 0 else None, tie=int(cols.tie[row]),

@@ -223,6 +223,23 @@ class Petition(Matter):
                      "acceptance, including an approved extension (Art.34)")
     )
     extension_days: int | None = strawberry.field(
+    review_request_by: dt.datetime | None = strawberry.field(description=(
+        "请求复查的期限：收到处理意见后30日（条例第三十五条） / the petitioner may ask for a review until then: 30 "
+        "days after the handling opinion (Art.35)"))
+    review_requested_on: dt.date | None = strawberry.field(description="复查申请日 / review (复查) requested on")
+    review_due_at: dt.datetime | None = strawberry.field(description=(
+        "复查意见期限：收到复查请求后30日（条例第三十五条） / the review opinion is due 30 days after the request "
+        "(Art.35)"))
+    review_decided_on: dt.date | None = strawberry.field(description="复查意见日 / review opinion given on")
+    second_review_request_by: dt.datetime | None = strawberry.field(description=(
+        "请求复核的期限：收到复查意见后30日（条例第三十六条） / a second review may be asked for until then (Art.36)"))
+    second_review_requested_on: dt.date | None = strawberry.field(
+        description="复核申请日 / second review (复核) requested on")
+    second_review_due_at: dt.datetime | None = strawberry.field(description=(
+        "复核意见期限：收到复核请求后30日（条例第三十六条） / the second review opinion is due 30 days after the "
+        "request (Art.36)"))
+    second_review_decided_on: dt.date | None = strawberry.field(
+        description="复核意见日 / second review opinion given on")
         description="经批准的延长办理天数（条例第34条，不超过30日），无则为0 / approved extension, days (≤ 30)"
     )
 

@@ -98,7 +98,10 @@ _SPECIFIC: dict[str, tuple[str, ...]] = {
     "MediationCase": ("mediation_type", "source", "agreement_reached", "agreement_effective_on",
                       "confirmation_apply_by"),
     "LegalServiceRequest": ("service_type", "decision_due_at", "assignment_due_at"),
-    "Petition": ("channel", "petition_type", "acceptance_due_at", "handling_due_at", "extension_days"),
+    "Petition": ("channel", "petition_type", "acceptance_due_at", "handling_due_at", "extension_days",
+                 "review_request_by", "review_requested_on", "review_due_at", "review_decided_on",
+                 "second_review_request_by", "second_review_requested_on", "second_review_due_at",
+                 "second_review_decided_on"),
     "CourtCase": ("case_number", "court", "procedure"),
     "GridEvent": ("grid_code", "event_type", "reporter"),
 }

@@ -167,3 +167,31 @@ async def test_mediation_agreements_show_the_judicial_confirmation_window(gatewa
     assert confirmed and all(n["confirmationAppliedInTime"] is True for n in confirmed)
     assert all(n["confirmationAppliedInTime"] is None for n in agreed if n not in confirmed)
     assert all(n["agreementEffectiveOn"] is None for n in nodes if not n["agreementReached"])
+
+
+REVIEWS = """query($after: String) {
+  matters(filter: {regionPrefix: "@REGION", centres: [PETITIONS]}, first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ... on Petition { status centreStatus dueAt overdue closedAt reviewRequestBy reviewRequestedOn
+      reviewDueAt reviewDecidedOn secondReviewRequestedOn secondReviewDueAt secondReviewDecidedOn } } } }
+""".replace("@REGION", REGION)
+
+
+async def test_petition_reviews_are_deadlines_of_their_own(gateway: Gateway) -> None:
+    """复查/复核 (信访工作条例 Art.35, 36): a review reopens a handled petition, its 30 days govern dueAt."""
+    nodes, after = [], None
+    while True:
+        page = (await gateway.run(REVIEWS, after=after))["matters"]
+        nodes += page["nodes"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    reviewed = [n for n in nodes if n["reviewRequestedOn"]]
+    assert reviewed and all(n["reviewDueAt"] and n["reviewRequestBy"] for n in reviewed)
+    assert all(n["reviewRequestedOn"] <= n["reviewRequestBy"][:10] for n in reviewed)  # asked within 30 days
+    pending = [n for n in reviewed if n["reviewDecidedOn"] is None]
+    assert all(n["centreStatus"] == "复查中" and n["status"] == "IN_PROGRESS" and n["closedAt"] is None
+               and n["dueAt"] == n["reviewDueAt"] for n in pending)
+    late = [n for n in reviewed if n["reviewDecidedOn"] and n["reviewDecidedOn"] >= n["reviewDueAt"][:10]]
+    assert late and all(n["overdue"] for n in late)
+    assert all(n["secondReviewDueAt"] for n in nodes if n["secondReviewRequestedOn"])

@@ -161,3 +161,27 @@ def test_judicial_confirmation_window_is_30_days_from_the_agreement_and_binds_th
     assert confirmation_window(agreed, at("2024-04-02", 9)).missed(at("2024-06-01")) is True  # type: ignore[union-attr]
     assert "JUDICIAL_CONFIRMATION_APPLICATION" not in {d.rule.kind for d in deadlines_of(agreed)}
     assert confirmation_window(rec(Centre.MEDIATION, "先行调解")) is None
+
+
+def test_petition_review_and_second_review_are_answered_within_30_days() -> None:
+    """信访工作条例 Art.35 (复查) and Art.36 (复核): asked within 30 days of the opinion (the petitioner's
+    window, never overdue), answered within 30 days of the request (the office's deadline)."""
+    from onedoor.deadlines import party_windows
+
+    handled: dict[str, Any] = {"accepted_on": dt.date(2024, 2, 1), "closed_on": dt.date(2024, 3, 1)}
+    asked = rec(Centre.PETITIONS, "复查中", review_requested_on=dt.date(2024, 3, 20), **handled)
+    assert [d.rule.kind for d in deadlines_of(asked)][-1] == "PETITION_REVIEW"
+    assert due_at(asked) == dt.datetime(2024, 4, 20, tzinfo=CST)  # 03-20 + 30 = 04-19 (Fri), ends at 24:00
+    assert not both(asked, at("2024-04-19", 23))
+    late = overdue_of(asked, at("2024-04-22"))
+    assert late is not None and late.deadline.rule.statute == "信访工作条例 第三十五条"
+    answered = rec(Centre.PETITIONS, "复核中", review_requested_on=dt.date(2024, 3, 20),
+                   review_decided_on=dt.date(2024, 4, 10), second_review_requested_on=dt.date(2024, 4, 15),
+                   **handled)
+    assert not both(answered, at("2024-05-10"))  # 04-15 + 30 = 05-15
+    assert current(answered).rule.kind == "PETITION_SECOND_REVIEW"  # type: ignore[union-attr]
+    windows = {d.rule.kind: d for d in party_windows(answered)}
+    # 03-01 + 30 = 03-31, a Sunday → 04-01 (Art.203)
+    assert windows["PETITION_REVIEW_REQUEST"].due == dt.datetime(2024, 4, 2, tzinfo=CST)
+    assert windows["PETITION_REVIEW_REQUEST"].missed(at("2024-05-10")) is False  # asked on 03-20
+    assert windows["PETITION_SECOND_REVIEW_REQUEST"].due == dt.datetime(2024, 5, 11, tzinfo=CST)
