@@ -54,7 +54,7 @@ log = logging.getLogger("onedoor.projection")
 class FeedSettings:
     poll_seconds: float = 5.0  # cursor polls, export listings, push batches
     resync_seconds: float = 900.0  # full reconciliation of every centre
-    max_concurrency: int = 2  # centres fed at once (the other cores serve requests)
+    max_concurrency: int = 2  # centres resynced at once (the other cores serve requests)
     batch: int = 500  # ids re-read per push batch
 
 
@@ -273,7 +273,7 @@ class Feeder:
     async def _step(self, centre: Centre) -> None:
         state = self._state[centre]
         due = state.resynced is None or time.monotonic() - state.resynced >= self.settings.resync_seconds
-        async with self._slots:
+        async with self._slots if due else contextlib.nullcontext():  # resyncs take turns; polls are small
             try:
                 if due:
                     await self.resync(centre)

@@ -1,0 +1,222 @@
+"""The analytic projection at scale (issue 13): initial load, the dispatcher's queries,
+incremental lag.
+
+The five sandbox centres run as separate processes with ``--matters N``; this
+process is the feeder (its peak RSS is the load's). Per engine it reports the
+initial load (time, rows, peak RSS, size on disk), ``statistics(630000, a year,
+groupBy [CENTRE, MONTH])`` and ``overdue(630000)`` through the GraphQL app over
+the projection (p50/p95), and the lag of a steady stream of changes (pushed
+and polled). With ``--live`` the same two queries are timed once on the live
+path for comparison. Timings are reported, never asserted: the machine is shared.
+
+    python -m benchmarks.projection --matters 100000 [--engine sqlite --engine postgresql] [--live]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import resource
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connectors.registry import aclose_all, build_connectors, build_feeds
+from gateway.app import create_app
+from gateway.demo import demo_settings_for
+from gateway.projection import ProjectionHolder, feed_policy
+from gateway.settings import GatewaySettings, ProjectionSettings
+from onedoor.model import CST, Centre
+from policy.auth import build_authenticator
+from policy.personas import persona_claims
+from sandbox.idp import mint_token
+from sandbox.world import World
+from schema.projected import STORED, row_mapper
+from services.audit import open_audit_store
+from services.projection import Feeder, FeedSettings, ProjectionStore, open_projection_store
+
+from .processes import free_base_port, sandbox
+
+RESULTS = Path(__file__).parent / "results"
+POSTGRES = os.environ.get("ONEDOOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+STATS = """query S($from: Date!, $to: Date!) { statistics(regionCode: "630000", from: $from, to: $to,
+  groupBy: [CENTRE, MONTH]) { totals { registered closed closedOnTime } groups { centre month figures { registered } }
+  missingCentres freshness { centre asOf } } }"""
+OVERDUE = """query O { overdue(regionCode: "630000") { id centre deadlineKind daysOverdue } }"""
+# Two open statuses per centre: a change moves a record from one to the other.
+MOVES = {Centre.MEDIATION: ("XXTJ", "FXYP"), Centre.LEGAL_SERVICES: ("under_review", "approved"),
+         Centre.LITIGATION: ("TRIAL", "ACCEPTED"), Centre.GOVERNANCE: ("HANDLING", "DISPATCHED")}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
+
+
+async def _size_mb(store: ProjectionStore, url: str) -> float:
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return round(sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20, 1)
+    pool: Any = getattr(store, "_pool")  # noqa: B009 - measuring, not using
+    async with pool.acquire() as conn:
+        size = await conn.fetchval("SELECT pg_total_relation_size('matter')")
+    return round(int(size) / 2**20, 1)
+
+
+async def _timed(client: httpx.AsyncClient, query: str, token: str, variables: dict[str, Any],
+                 runs: int) -> tuple[list[float], dict[str, Any]]:
+    times, body = [], {}
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = await client.post("/graphql", json={"query": query, "variables": variables},
+                                     headers={"Authorization": f"Bearer {token}"}, timeout=600)
+        times.append((time.perf_counter() - started) * 1000)
+        body = response.json()
+    return times, body
+
+
+async def _lag(sb_urls: dict[Centre, str], world: World, feeder: Feeder, store: ProjectionStore, count: int,
+               per_second: float, skip: int = 0) -> dict[str, dict[str, float]]:
+    """Move ``count`` open records (spread over four centres, one per ``1/per_second``); a pushed
+    change is told to the feeder as its signed callback would be; measure until each row changes."""
+    picks: list[tuple[Centre, str, str]] = []
+    for centre, (first, second) in MOVES.items():
+        opened = (world.matter(r) for r in world.rows(centre))
+        chosen = [m for m in opened if m.closed is None][skip: skip + count // len(MOVES)]  # unmoved ones
+        picks += [(centre, m.native_id, second if m.status == first else first) for m in chosen]
+    before = {k: r.fingerprint() for k, r in (await store.rows([(c, n) for c, n, _ in picks])).items()}
+    lags: dict[Centre, list[float]] = {}
+    pending: dict[tuple[Centre, str], float] = {}  # moved, not yet seen → when moved
+    issued = asyncio.Event()
+
+    async def watch() -> None:  # concurrently with the moves: a lag is measured as it happens
+        while pending or not issued.is_set():
+            keys = list(pending)
+            rows = await store.rows(keys) if keys else {}
+            now = time.perf_counter()
+            for key in keys:
+                row = rows.get(key)
+                if row is not None and row.fingerprint() != before.get(key):
+                    lags.setdefault(key[0], []).append((now - pending.pop(key)) * 1000)
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(watch())
+    async with httpx.AsyncClient(timeout=30) as client:
+        for centre, native_id, status in picks:
+            started = time.perf_counter()
+            response = await client.post(f"{sb_urls[centre]}/_sandbox/matters/{native_id}/status",
+                                         json={"status": status})
+            if response.status_code == 200:
+                feeder.notify(centre, native_id)  # what the centre's signed callback does in the gateway
+                pending[(centre, native_id)] = started
+            await asyncio.sleep(1 / per_second)
+    issued.set()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(watcher, 120)
+    out = {c.value: {"n": len(v), "p50_ms": _pct(v, 0.5), "p99_ms": _pct(v, 0.99)} for c, v in lags.items()}
+    out["unseen"] = {"n": len(pending), "p50_ms": 0.0, "p99_ms": 0.0}
+    return out
+
+
+async def run_engine(engine: str, matters: int, base: int, state: Path, runs: int, live: bool,
+                     lag_changes: int, skip: int = 0) -> dict[str, Any]:
+    settings: GatewaySettings = demo_settings_for(
+        {c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)},
+        f"http://127.0.0.1:{base + 100}", state, port=base + 1)
+    url = f"sqlite:///{state / f'projection-{uuid.uuid4().hex[:6]}.sqlite'}" if engine == "sqlite" \
+        else f"{POSTGRES}?schema=bench_{uuid.uuid4().hex[:8]}"
+    store = await open_projection_store(url, STORED)
+    config = ProjectionSettings(enabled=True, timeout_seconds=300)
+    feeds = build_feeds(settings.centres, policy=feed_policy(config))
+    feeder = Feeder(store, feeds, row_mapper(b"bench-key-of-32-bytes-0123456789"),
+                    FeedSettings(poll_seconds=1.0, resync_seconds=24 * 3600, max_concurrency=2))
+    rss_before = _peak_rss_mb()
+    started = time.perf_counter()
+    drifts = await feeder.load()
+    load_s = time.perf_counter() - started
+    rows = sum(d.seen for d in drifts.values())
+    result: dict[str, Any] = {
+        "engine": engine, "matters": matters, "rows": rows, "load_seconds": round(load_s, 1),
+        "rows_per_second": round(rows / load_s), "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_before_load_mb": round(rss_before, 1), "size_on_disk_mb": await _size_mb(store, url),
+        "load_per_centre_seconds": {c.value: round((d.finished - d.started).total_seconds(), 1)
+                                    for c, d in drifts.items()},
+    }
+    audit = await open_audit_store(f"sqlite:///{state / f'audit-{engine}.sqlite'}")
+    authenticate = build_authenticator(settings.auth)
+    connectors = build_connectors(settings.centres)
+    token = mint_token(state, {"iss": settings.auth.issuers[0].issuer, **persona_claims("analyst")}, ttl=3600) \
+        if settings.auth.issuers else ""
+    today = dt.datetime.now(CST).date()
+    span = {"from": (today - dt.timedelta(days=365)).isoformat(), "to": today.isoformat()}
+    app = create_app(settings, connectors, authenticate, audit=audit, projection=ProjectionHolder(store, feeder))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+        stats_ms, stats = await _timed(client, STATS, token, span, runs)
+        late_ms, late = await _timed(client, OVERDUE, token, {}, runs)
+    result["statistics"] = {"p50_ms": _pct(stats_ms, 0.5), "p95_ms": _pct(stats_ms, 0.95),
+                            "registered": stats["data"]["statistics"]["totals"]["registered"],
+                            "groups": len(stats["data"]["statistics"]["groups"]),
+                            "missing": stats["data"]["statistics"]["missingCentres"]}
+    result["overdue"] = {"p50_ms": _pct(late_ms, 0.5), "p95_ms": _pct(late_ms, 0.95),
+                         "items": len(late["data"]["overdue"])}
+    if live:
+        plain = create_app(settings, connectors, authenticate, audit=audit)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=plain), base_url="http://gw") as client:
+            live_stats, body = await _timed(client, STATS, token, span, 1)
+            live_late, _ = await _timed(client, OVERDUE, token, {}, 1)
+        result["live"] = {"statistics_ms": round(live_stats[0]), "overdue_ms": round(live_late[0]),
+                          "statistics_missing": (body.get("data") or {}).get("statistics", {}).get("missingCentres"),
+                          "errors": [e.get("extensions", {}).get("code") for e in body.get("errors", [])][:5]}
+    if lag_changes:
+        feeder.start()
+        urls = {c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)}
+        world = World(7, matters=matters)  # the sandbox's world (same seed, same day)
+        result["lag"] = await _lag(urls, world, feeder, store, lag_changes, per_second=20, skip=skip)
+    await feeder.aclose()
+    await aclose_all(connectors)
+    await authenticate.aclose()
+    await audit.aclose()
+    await store.aclose()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--matters", type=int, default=100_000)
+    parser.add_argument("--engine", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--live", action="store_true", help="time the live path once for comparison")
+    parser.add_argument("--lag-changes", type=int, default=200)
+    args = parser.parse_args()
+    engines = args.engine or ["sqlite"]
+    base = free_base_port()
+    out: dict[str, Any] = {"matters": args.matters, "at": dt.datetime.now(CST).isoformat(timespec="seconds"),
+                           "cpus": os.cpu_count(), "engines": []}
+    with tempfile.TemporaryDirectory() as tmp, sandbox(base, Path(tmp), 0, args.matters):
+        for i, engine in enumerate(engines):
+            skip = i * args.lag_changes // len(MOVES)  # each engine moves records of its own
+            result = asyncio.run(run_engine(engine, args.matters, base, Path(tmp), args.runs, args.live,
+                                            args.lag_changes, skip))
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+            out["engines"].append(result)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"projection-{args.matters}.json"
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()
