@@ -74,6 +74,19 @@ const gateway = createGatewayRuntime({
   supergraph: supergraphSdl,
   logging: false,
   maskedErrors: false,
+  // subscriptions to OneDoor over its graphql-transport-ws endpoint, the caller's
+  // token passed on in connectionParams (a WebSocket carries no per-request headers)
+  transportEntries: {
+    onedoor: {
+      options: {
+        subscriptions: {
+          kind: 'ws',
+          location: ONEDOOR_URL,
+          options: { connectionParams: { authorization: '{context.headers.authorization}' } },
+        },
+      },
+    },
+  },
   propagateHeaders: {
     fromClientToSubgraphs({ request }) {
       const authorization = request.headers.get('authorization');
@@ -108,6 +121,38 @@ const servers = [createServer(gateway), createServer(enforcing), notesServer];
 const url = await listen(servers[0]);
 const enforcingUrl = await listen(servers[1]);
 
+// A subscription through the gateway as a browser makes one: Server-Sent Events
+// (POST, Accept: text/event-stream); the first message, then stop.
+async function subscribe(gatewayUrl, id, token) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 20000);
+  const events = [];
+  try {
+    const res = await fetch(gatewayUrl, {
+      method: 'POST', signal: abort.signal,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: 'subscription U($id: ID!) { matterUpdates(id: $id) { __typename id centre reference } }', variables: { id } }),
+    });
+    let buffer = '';
+    for await (const chunk of res.body) {
+      buffer += Buffer.from(chunk).toString();
+      let cut;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+        const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('');
+        if (data) events.push(JSON.parse(data));
+      }
+      if (events.length) break;
+    }
+    return { status: res.status, contentType: res.headers.get('content-type'), events };
+  } catch (e) {
+    return { error: String(e.message ?? e), events };
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+}
+
 const answers = {};
 const ask = async (name, query, variables, token) => { answers[name] = await post(url, query, variables, token); return answers[name]; };
 try {
@@ -134,6 +179,7 @@ try {
   await ask('notes', NOTES, {}, TOKENS.caseworker);
   await ask('notesMasked', NOTES, {}, TOKENS.portal);
   await ask('notesNoGovernance', NOTES, {}, TOKENS.noGovernance);
+  answers.subscription = await subscribe(url, gridId, TOKENS.caseworker);
   answers.enforcedDashboard = await post(enforcingUrl, DASHBOARD, { id: CITIZEN }, TOKENS.noLitigation);
   answers.enforcedAudit = await post(enforcingUrl, 'query A($id: String!) { auditTrail(citizenId: $id) { __typename } }',
     { id: CITIZEN }, TOKENS.caseworker);

@@ -171,3 +171,12 @@ def test_entity_references_keep_masking_and_scopes(federated: dict[str, Any], de
     (note,) = no_grid["data"]["notes"]
     assert note["regarding"] is None and note["about"]["matters"]["totalCount"] > 0, no_grid
     assert [c for c, _ in _omitted(no_grid)] == ["GOVERNANCE"], no_grid.get("errors")
+
+
+def test_matter_updates_through_the_gateway(federated: dict[str, Any]) -> None:
+    """Hive Gateway passes ``matterUpdates`` through to OneDoor's WebSocket (the
+    caller's token in ``connectionParams``) and streams it to the client (SSE)."""
+    seen = federated["answers"]["subscription"]
+    assert seen.get("error") is None and seen["events"], seen
+    update = seen["events"][0]["data"]["matterUpdates"]
+    assert update["__typename"] == "GridMatter" and update["centre"] == "GOVERNANCE", seen
