@@ -10,7 +10,7 @@ from strawberry.tools import merge_types
 
 from .filing import FilingQuery, Mutation
 from .health import HealthQuery
-from .matter import CourtCase, GridEvent, LegalServiceRequest, MediationCase, Petition
+from .matter import MATTER_TYPES
 from .query import Query
 from .statistics import StatisticsQuery
 from .subscription import Subscription
@@ -18,5 +18,6 @@ from .subscription import Subscription
 __all__ = ["CONCRETE_TYPES", "Mutation", "RootQuery", "Subscription"]
 
 RootQuery = merge_types("Query", (Query, FilingQuery, StatisticsQuery, HealthQuery))
-# Reached only through the ``Matter`` interface, so named for the schema here.
-CONCRETE_TYPES: tuple[type, ...] = (MediationCase, LegalServiceRequest, Petition, CourtCase, GridEvent)
+# Reached only through the ``Matter`` interface, so named for the schema here:
+# one per centre, as registered in ``schema.matter.MATTER_TYPES``.
+CONCRETE_TYPES: tuple[type, ...] = tuple(MATTER_TYPES.values())
