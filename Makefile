@@ -56,8 +56,9 @@ schema: $(STAMP)
 	$(BIN)/python -m schema.subgraph > schema/subgraph.graphql
 	$(BIN)/python -m schema.reference > docs/schema-reference.md
 
+# make bench BENCH_ARGS=--fast: a smoke run (one round, 1 s loads); --no-peer: OneDoor only
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .onedoor .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,10 @@ from sandbox.runner import SERVERS
 
 RATE_LIMIT = 100_000.0  # LITIGATION's requests per second during benchmarks
 
-__all__ = ["free_base_port", "gateway", "rss_kb", "sandbox", "wait_for_port", "worker_pids"]
+__all__ = ["cpu_seconds", "free_base_port", "gateway", "loadavg", "machine_busy", "process_tree", "rss_kb",
+           "sandbox", "stop", "wait_for_port", "worker_pids"]
+
+_TICK = os.sysconf("SC_CLK_TCK")
 
 CONFIG = """\
 mode = "production"
@@ -74,7 +77,7 @@ def wait_for_port(port: int, timeout: float = 60.0) -> None:
     raise TimeoutError(f"nothing listens on {port}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=20)
@@ -115,11 +118,12 @@ def sandbox(base: int, state: Path, latency_ms: int, matters: int | None,
         yield [p.pid for p in processes]
     finally:
         for process in processes:
-            _stop(process)
+            stop(process)
 
 
 @contextlib.contextmanager
-def gateway(base: int, state: Path, workers: int) -> Iterator[subprocess.Popen[bytes]]:
+def gateway(base: int, state: Path, workers: int | str) -> Iterator[subprocess.Popen[bytes]]:
+    """``onedoor serve`` on ``base + 1``; ``workers``: a count or ``auto`` (every core)."""
     port = base + 1
     idp = f"http://127.0.0.1:{base + 100}"
     config = state / f"gateway-{workers}.toml"
@@ -136,7 +140,7 @@ def gateway(base: int, state: Path, workers: int) -> Iterator[subprocess.Popen[b
         wait_for_port(port)
         yield process
     finally:
-        _stop(process)
+        stop(process)
         log.close()
 
 
@@ -154,3 +158,37 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (a server's master and its workers)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (``/proc/PID/stat``)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / _TICK
+
+
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far (``/proc/stat``)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
+def loadavg() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes."""
+    return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
