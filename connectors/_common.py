@@ -220,9 +220,14 @@ def with_deadlines(record: MatterRecord, **fields: str) -> MatterRecord:
     field=deadline kind) counted by :mod:`onedoor.deadlines` from the record's own events —
     not read from the centre's due-date fields, so dueAt, overdue and the overdue list
     agree with each other and with the statute."""
-    dues = {d.rule.kind: d.due for d in (*deadlines.deadlines_of(record), *deadlines.party_windows(record))}
+    found = deadlines.deadlines_of(record)
+    dues = {d.rule.kind: d.due for d in found}
+    if not dues.keys() >= set(fields.values()):
+        dues |= {d.rule.kind: d.due for d in deadlines.party_windows(record)}
     extra = {**record.extra, **{name: dues.get(kind) for name, kind in fields.items()}}
-    return dataclasses.replace(record, due_at=deadlines.due_at(record), extra=MappingProxyType(extra))
+    governing = deadlines.current(record, found)
+    return dataclasses.replace(record, due_at=None if governing is None else governing.due,
+                               extra=MappingProxyType(extra))
 
 
 def to_cst(value: dt.datetime) -> dt.datetime:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from onedoor.model import CST, Centre, MatterRecord, MatterStatus
 from onedoor.periods import DeadlineUnknown, add_days, add_months, end_of_day, last_day, local_day
@@ -162,13 +163,19 @@ def _after(at: Moment, due: dt.datetime) -> bool:
 
 def _period(kind: str, start: Moment, done: Moment | None, extension: int = 0) -> Deadline:
     rule = RULES[kind]
-    nominal = add_days(add_months(start, rule.months) if rule.months else local_day(start),
-                       rule.days + extension)
+    due, nominal = _ends(local_day(start), rule.days + extension, rule.months)
+    return Deadline(rule, start, due, nominal, done, extension)
+
+
+@lru_cache(maxsize=65_536)
+def _ends(start: dt.date, days: int, months: int) -> tuple[dt.datetime | None, dt.datetime]:
+    """(end of the last day, or ``None`` when the calendar cannot tell; end of the nominal last day).
+    Cached: a connector maps thousands of records a second, from a few hundred distinct days."""
+    nominal = end_of_day(add_days(add_months(start, months) if months else start, days))
     try:
-        due: dt.datetime | None = end_of_day(last_day(start, days=rule.days + extension, months=rule.months))
+        return end_of_day(last_day(start, days=days, months=months)), nominal
     except DeadlineUnknown:
-        due = None
-    return Deadline(rule, start, due, end_of_day(nominal), done, extension)
+        return None, nominal
 
 
 def _instant(kind: str, start: Moment, due: dt.datetime, done: Moment | None) -> Deadline:
@@ -255,9 +262,10 @@ def is_overdue(r: MatterRecord, now: dt.datetime) -> bool:
     return missed(r, now) is not None
 
 
-def current(r: MatterRecord) -> Deadline | None:
-    """The deadline that governs the matter now: the first not yet met, else the last."""
-    found = deadlines_of(r)
+def current(r: MatterRecord, found: tuple[Deadline, ...] | None = None) -> Deadline | None:
+    """The deadline that governs the matter now: the first not yet met, else the last
+    (``found``: the matter's :func:`deadlines_of`, when the caller has them already)."""
+    found = deadlines_of(r) if found is None else found
     return next((d for d in found if d.done is None), found[-1] if found else None)
 
 
