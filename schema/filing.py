@@ -66,7 +66,10 @@ class TriageRule:
 class StatutoryDeadline:
     name: str = strawberry.field(description="事项 / what must happen")
     law: str = strawberry.field(description="法律依据 / legal basis")
-    due_at: dt.datetime = strawberry.field(description="期限 / due by")
+    due_at: dt.datetime | None = strawberry.field(description=(
+        "期限届满时刻（民法典第二百零一至二百零三条计算：开始当日不计入，末日逢法定休假日顺延，至24时止）；该年节假日"
+        "安排尚未公布时为空 / when it runs out (Civil Code Art.201-203: start day not counted, a last day on a rest "
+        "day moves past it, ends at 24:00); null while that year's holiday notice is not yet known"))
 
 
 @strawberry.type(description="提交结果 / the result of a filing")

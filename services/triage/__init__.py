@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from onedoor import periods
 from onedoor.model import CATEGORIES, Centre
 
 __all__ = ["DEFAULT_RULES", "Deadline", "Decision", "Facts", "NoRoute", "Rules", "RulesFile"]
@@ -86,7 +87,7 @@ class Decision:
 class Deadline:
     name: str
     law: str
-    due_at: dt.datetime
+    due_at: dt.datetime | None  # None: the holiday notice for the last day's year is not known yet
 
 
 class NoRoute(LookupError):
@@ -111,13 +112,16 @@ class Rules:
         raise NoRoute(facts.category)
 
     def deadlines(self, centre: Centre, kind: str | None, received: dt.datetime) -> list[Deadline]:
-        """Statutory deadlines counted in calendar days from registration, due at the end
-        of the last day (as the centres compute overdue)."""
+        """Statutory deadlines counted from registration as 民法典 Art.201–203 count them
+        (:mod:`onedoor.periods`: start day not counted, a last day on a rest day moved past
+        it, due at the end of the last day); ``due_at`` is ``None`` when the calendar cannot tell."""
         out = []
         for d in self._file.deadline:
             if d.centre is centre and d.kind in (None, kind):
-                last = received.date() + dt.timedelta(days=d.days + 1)
-                due = dt.datetime.combine(last, dt.time(0, 0), received.tzinfo)
+                try:
+                    due: dt.datetime | None = periods.due_at(received, days=d.days)
+                except periods.DeadlineUnknown:
+                    due = None
                 out.append(Deadline(d.name, d.law, due))
         return out
 

@@ -13,7 +13,8 @@ const RELATIONS = { REFERRED_TO: "移送至", REFERRED_FROM: "来源于", CONFIR
   PRE_LITIGATION_MEDIATION: "诉前调解", PRE_LITIGATION_OF: "诉前调解所属案件",
   TRANSFERRED_TO: "转办至", TRANSFERRED_FROM: "转办自" };
 const KPIS = [["registered", "登记数"], ["accepted", "受理数"], ["forwarded", "转送"], ["assigned", "交办"],
-  ["closed", "办结数"], ["closedOnTime", "按期办结"], ["mediations", "调解受理"], ["agreements", "调解成功"],
+  ["transferred", "流转"], ["closed", "办结数"], ["closedOnTime", "按期办结"], ["overdueOpen", "超期未结"],
+  ["mediations", "调解受理"], ["agreements", "调解成功"],
   ["escalated", "纠纷转信访"], ["repeatPetitions", "重复信访"], ["acceptanceRate", "受理率"],
   ["transferRate", "转交办率"], ["closureRate", "办结率"], ["onTimeClosureRate", "按期办结率"],
   ["mediationSuccessRate", "调解成功率"]];
@@ -163,8 +164,11 @@ function renderDispatcher(data) {
   $("overdue-count").textContent = `（${data.overdue.length} 件）`;
   table($("overdue-table"), ["编号", "中心", "类别", "区划", "超期天数", "时限届满", "依据", "计日"],
     data.overdue.slice(0, 200).map((o) => [o.reference, CENTRES[o.centre][0], o.category, o.regionName,
-      o.daysOverdue, day(o.dueAt), o.statute, o.dayCount === "CALENDAR_DAYS" ? "自然日" : "按时计"]));
+      o.daysOverdue, day(o.dueAt), o.statute, DAY_COUNTS[o.dayCount] ?? o.dayCount]));
 }
+
+// How each deadline is counted (民法典 Art.201-203 for days and months; the centre's own instant otherwise).
+const DAY_COUNTS = { CALENDAR_DAYS: "按日", CALENDAR_MONTHS: "按月", ELAPSED_TIME: "按时计" };
 
 function csv(filename, head, rows) {
   const quote = (v) => `"${String(v ?? "").replace(/"/g, '""')}"`;
