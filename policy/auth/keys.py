@@ -74,6 +74,11 @@ class IssuerKeys:
             raise InvalidToken("unknown_kid")
         return key
 
+    def current(self, kid: str | None, alg: str) -> Key | None:
+        """The key for this header in the fresh key set now held, without fetching
+        (None when the set is stale or holds no such key)."""
+        return None if self.stale else self._lookup(kid, alg)
+
     def _lookup(self, kid: str | None, alg: str) -> Key | None:
         if kid is None:
             # Without a kid only an unambiguous set will do.

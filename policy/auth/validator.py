@@ -8,6 +8,12 @@ Order of checks: shape and ``alg`` first (cheap, and never touch a key for
 ``none`` or ``HS256``), then the *unverified* ``iss`` only to pick whose keys
 to use, then the signature, then ``iss``/``aud``/``exp``/``nbf`` again on the
 verified claims, then the gateway's own claims.
+
+A token that passed is remembered (bounded, most recent first out) with its
+principal until its ``exp``: the same token again skips the signature and
+claim checks, as long as the key that verified it is still the one the
+issuer's fresh key set holds for its header (a rotation or a stale set sends
+it through every check again). Failures are never remembered.
 """
 
 from __future__ import annotations
@@ -59,6 +65,19 @@ class IssuerConfig:
     audiences: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that passed every check: its principal, until ``expires_at``, while
+    ``keys`` still holds ``key`` for its header."""
+
+    principal: Principal
+    expires_at: float
+    keys: IssuerKeys
+    kid: str | None
+    alg: str
+    key: Key
+
+
 class TokenValidator:
     """Validates bearer tokens; callable, so it is itself an ``Authenticator``.
 
@@ -78,6 +97,7 @@ class TokenValidator:
         refresh_min_interval: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        max_verified: int = 4096,
     ) -> None:
         unsafe = set(algorithms) - _ASYMMETRIC
         if unsafe:
@@ -96,6 +116,8 @@ class TokenValidator:
         }
         self._max_age = jwks_max_age
         self._task: asyncio.Task[None] | None = None
+        self._verified: dict[str, _Verified] = {}
+        self._max_verified = max_verified
 
     def keys(self, issuer: str) -> IssuerKeys:
         return self._keys[issuer]
@@ -108,6 +130,12 @@ class TokenValidator:
         token = raw_token.strip()
         if not token or len(token) > _MAX_TOKEN_CHARS:
             raise InvalidToken("malformed", "empty or oversized token")
+        seen = self._verified.get(token)
+        if seen is not None:
+            if (self._wall_clock() < seen.expires_at
+                    and seen.keys.current(seen.kid, seen.alg) is seen.key):
+                return seen.principal
+            del self._verified[token]
         header, unverified = _peek(token)
         alg = header.get("alg")
         if alg not in self._algorithms:
@@ -121,10 +149,21 @@ class TokenValidator:
         issuer = self._issuers.get(unverified.get("iss"))  # type: ignore[arg-type]
         if issuer is None:
             raise InvalidToken("bad_issuer")
-        key = await self._keys[issuer.issuer].key_for(kid, alg)
+        keys = self._keys[issuer.issuer]
+        key = await keys.key_for(kid, alg)
         claims = self._verify(token, key, alg)
         self._validate_claims(claims, issuer)
-        return principal_from_claims(claims)
+        principal = principal_from_claims(claims)
+        if principal.expires_at is not None:
+            self._remember(token, _Verified(principal, principal.expires_at, keys, kid, alg, key))
+        return principal
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        if self._max_verified <= 0:
+            return
+        while len(self._verified) >= self._max_verified:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = verified
 
     def _verify(self, token: str, key: Key, alg: str) -> dict[str, Any]:
         declared = key.get("alg")

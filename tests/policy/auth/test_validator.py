@@ -233,3 +233,61 @@ async def test_owned_client_closed(idp: FakeIdP) -> None:
 def test_constants() -> None:
     assert ISSUER.startswith("https://")
     assert AUDIENCE == "onedoor"
+
+
+class _CountingVerify:
+    """Counts the signature checks a validator makes (its ``_verify``)."""
+
+    def __init__(self, validator: TokenValidator, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        real = validator._verify
+
+        def counted(*args: Any) -> dict[str, Any]:
+            self.calls += 1
+            return real(*args)
+        monkeypatch.setattr(validator, "_verify", counted)
+
+
+async def test_a_verified_token_is_remembered_until_its_exp(
+    idp: FakeIdP, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wall = [time.time()]
+    validator = idp.validator(client, wall_clock=lambda: wall[0])
+    verify = _CountingVerify(validator, monkeypatch)
+    token = idp.mint()
+    first = await validator.authenticate(token)
+    assert await validator.authenticate(f" {token} ") is first  # the same principal, not re-derived
+    assert verify.calls == 1
+    assert await reason_of(validator, idp.mint(aud="someone-else")) == "bad_audience"
+    assert verify.calls == 2  # another token: every check
+    assert first.expires_at is not None
+    wall[0] = first.expires_at + 60  # past exp and the leeway: checked again, and refused
+    assert await reason_of(validator, token) == "expired"
+    assert verify.calls == 3
+    assert await reason_of(validator, token) == "expired"  # a failure is never remembered
+    assert verify.calls == 4
+
+
+async def test_a_remembered_token_is_checked_again_once_its_key_is_gone(
+    idp: FakeIdP, client: httpx.AsyncClient, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validator = idp.validator(client, clock, jwks_max_age=600)
+    verify = _CountingVerify(validator, monkeypatch)
+    rotated = idp.add("EC", "ec-retired")
+    token = idp.mint(rotated, "ES256")
+    await validator.authenticate(token)
+    await validator.authenticate(token)
+    assert verify.calls == 1
+    idp.keys.remove(rotated)  # the issuer retires the key; our set goes stale and is refetched
+    clock.now += 601
+    assert await reason_of(validator, token) == "unknown_kid"
+    assert idp.fetches == 2
+
+
+async def test_the_remembered_tokens_are_bounded(idp: FakeIdP, client: httpx.AsyncClient) -> None:
+    validator = idp.validator(client, max_verified=2)
+    tokens = [idp.mint(jti=f"t-{i}") for i in range(3)]
+    for token in tokens:
+        await validator.authenticate(token)
+    assert list(validator._verified) == tokens[1:]  # the oldest went first
+    assert not idp.validator(client, max_verified=0)._verified
