@@ -10,13 +10,12 @@ idempotency mechanism.
 
 from __future__ import annotations
 
-import datetime as dt
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from onedoor.model import CATEGORIES
 from onedoor.regions import get_region
-from sandbox.lifecycle import STATUSES
+from sandbox.lifecycle import STATUSES, last_day
 from sandbox.world import to_cst
 from sandbox.writes import Written, iso
 
@@ -70,7 +69,7 @@ def render_case(w: Written) -> dict[str, Any]:
         "mediationTypeCode": w.fields.get("kind") or "RM", "sourceCode": "SQ",
         "statusCode": w.status, "regionCode": w.fields["region_code"],
         "acceptTime": to_cst(w.received).strftime(_FMT),
-        "deadline": (to_cst(w.received).date() + dt.timedelta(days=30)).isoformat(),
+        "deadline": last_day(to_cst(w.received).date(), months=1).isoformat(),
         "finishTime": to_cst(w.closed).strftime(_FMT) if w.closed is not None else None,
         "agreementReached": (w.status == "AJSL") if closed else None,
         "agreementForm": "WRITTEN" if w.status == "AJSL" else None,
@@ -85,7 +84,7 @@ def render_application(w: Written) -> dict[str, Any]:
     """LEGAL_SERVICES' snake_case application (legal aid: decision due in 7 days, Art.43)."""
     a = w.fields["applicant"]
     kind = str(w.fields.get("kind") or "consultation")
-    due = to_cst(w.received).date() + dt.timedelta(days=7) if kind == "legal_aid" else None
+    due = last_day(to_cst(w.received).date(), days=7) if kind == "legal_aid" else None
     return {
         "application_no": w.native_id, "service_type": kind, "subject": _title(w),
         "case_category": w.fields["category"], "status": w.status,
@@ -119,8 +118,8 @@ def render_record(w: Written) -> ET.Element:
         ("zt", w.status), ("qhdm", str(w.fields["region_code"])), ("djrq", at.strftime("%Y%m%d")),
         ("djsj", at.strftime("%H%M%S")),
         ("slrq", to_cst(accepted).strftime("%Y%m%d") if accepted else ""),
-        ("slqx", (at.date() + dt.timedelta(days=15)).strftime("%Y%m%d")),
-        ("blqx", (to_cst(accepted).date() + dt.timedelta(days=60)).strftime("%Y%m%d")
+        ("slqx", last_day(at.date(), days=15).strftime("%Y%m%d")),
+        ("blqx", last_day(to_cst(accepted).date(), days=60).strftime("%Y%m%d")
          if accepted else ""),
         ("bjrq", to_cst(w.closed).strftime("%Y%m%d") if w.closed else ""),
         ("wbbh", str(w.fields.get("external_ref") or "")),

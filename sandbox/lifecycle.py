@@ -22,7 +22,7 @@ from onedoor.model import CATEGORIES
 
 __all__ = [
     "CASE_TYPES", "EVENT_TYPES", "EXTENSION_DAYS", "LIT_LIMIT_DAYS", "SERVICE_TYPES", "STATUSES", "XFLB",
-    "Outcome", "Plan", "plan", "status_of",
+    "Outcome", "Plan", "last_day", "plan", "status_of",
 ]
 
 I64 = npt.NDArray[np.int64]
@@ -83,14 +83,22 @@ def day_end(ts: I64, days: int | I64 = 0, months: int = 0) -> I64:
 _EPOCH = dt.date(1970, 1, 1)
 
 
+def last_day(start: dt.date, days: int = 0, months: int = 0) -> dt.date:
+    """The last day of a period as a centre's system counts it: :func:`onedoor.periods.last_day`,
+    or without rest days for a year whose holiday notice it does not have yet."""
+    return _last(start, days, months)
+
+
 @lru_cache(maxsize=65_536)
 def _end(day: int, days: int, months: int) -> int:
-    start = _EPOCH + dt.timedelta(days=day)
+    return int(periods.end_of_day(_last(_EPOCH + dt.timedelta(days=day), days, months)).timestamp())
+
+
+def _last(start: dt.date, days: int, months: int) -> dt.date:
     try:
-        last = periods.last_day(start, days=days, months=months)
+        return periods.last_day(start, days=days, months=months)
     except periods.DeadlineUnknown:
-        last = periods.add_days(periods.add_months(start, months), days)
-    return int(periods.end_of_day(last).timestamp())
+        return periods.add_days(periods.add_months(start, months), days)
 
 
 def plan(centre: int, recv: I64, sub: I64, cat: I64, u: npt.NDArray[np.float64],

@@ -9,10 +9,10 @@ strawberry objects are patched in :mod:`sandbox.governance`.
 
 from __future__ import annotations
 
-import datetime as dt
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from sandbox.lifecycle import last_day
 from sandbox.world import to_cst
 from sandbox.writes import Moved, iso
 
@@ -56,7 +56,7 @@ def moved_record(record: ET.Element, m: Moved) -> ET.Element:
     if accepted is not None and not (record.findtext("slrq") or "").strip():
         day = to_cst(accepted).date()
         _set(record, "slrq", day.strftime("%Y%m%d"))
-        _set(record, "blqx", (day + dt.timedelta(days=60)).strftime("%Y%m%d"))
+        _set(record, "blqx", last_day(day, days=60).strftime("%Y%m%d"))
     lcjl = record.find("lcjl")
     if lcjl is not None:
         for t, step in m.steps:
