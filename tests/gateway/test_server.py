@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from gateway.server import bind_tcp, header_timeout_protocol
+from gateway.server import _HeadWithBody, bind_tcp, header_timeout_protocol
 
 
 async def _ok(_: object) -> PlainTextResponse:
@@ -61,3 +61,62 @@ async def test_bind_tcp_serves_with_nagle_off() -> None:
     listener = bind_tcp("127.0.0.1", 0)
     assert listener.proto == socket.IPPROTO_TCP
     assert await _nodelay_of_accepted(listener) == [1]
+
+
+class _Wire:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+def test_the_head_leaves_with_the_first_body_bytes() -> None:
+    wire = _Wire()
+    transport = _HeadWithBody(wire)  # type: ignore[arg-type]
+    transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # informational: at once
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    assert wire.sent == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    transport.write(b"ok")
+    transport.write(b"")
+    transport.write(b"more")
+    assert wire.sent[1:] == [b"HTTP/1.1 200 OK\r\n\r\nok", b"", b"more"]
+    assert not transport.is_closing()  # everything else is the real transport's
+
+
+def test_a_held_head_is_sent_before_closing() -> None:
+    wire = _Wire()
+    transport = _HeadWithBody(wire)  # type: ignore[arg-type]
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    transport.close()
+    assert wire.sent == [b"HTTP/1.1 200 OK\r\n\r\n"] and wire.closed
+
+
+async def test_a_response_arrives_in_one_segment() -> None:
+    listener = bind_tcp("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/", _ok)]),
+                                           http=header_timeout_protocol(5.0), lifespan="off",
+                                           log_level="error"))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        for _ in range(1000):
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        reader, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        for _ in range(3):  # keep-alive: each request's cycle holds its own head
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            first = await asyncio.wait_for(reader.read(65536), 10)
+            assert first.startswith(b"HTTP/1.1 200") and first.endswith(b"\r\n\r\nok")
+        writer.close()
+    finally:
+        server.should_exit = True
+        await task
