@@ -18,8 +18,10 @@ from onedoor import deadlines
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import LinkRelation as DomainRelation
 from onedoor.model import MatterRecord
+from onedoor.periods import local_day
 from policy.disclosure import Access, Kind, Protections
 
+from .deadlines import day_count
 from .disclosed import personal_data
 from .enums import Centre, LinkRelation, MatterStatus
 from .errors import centre_error
@@ -31,6 +33,7 @@ __all__ = [
     "GridEvent",
     "LegalServiceRequest",
     "Matter",
+    "MatterDeadline",
     "MatterEvent",
     "MatterLink",
     "MediationCase",
@@ -69,6 +72,26 @@ class MatterEvent:
     at: dt.datetime = strawberry.field(description="时间（Asia/Shanghai） / when")
     action: str = strawberry.field(description="环节 / what happened")
     note: str | None = strawberry.field(description="说明 / remark")
+
+
+@strawberry.type(description="事项的一项期限及其依据 / one deadline of a matter, with its legal basis")
+class MatterDeadline:
+    kind: str = strawberry.field(description=(
+        "时限类型 / which deadline: PETITION_ACCEPTANCE, PETITION_HANDLING, PETITION_REVIEW, "
+        "PETITION_SECOND_REVIEW, LEGAL_AID_DECISION, LEGAL_AID_ASSIGNMENT, MEDIATION, LITIGATION, GRID_DISPATCH"))
+    statute: str = strawberry.field(description="依据 / the statute, e.g. 信访工作条例 第三十四条")
+    statute_en: str = strawberry.field(description="依据（英文） / the statute in English")
+    day_count: str = strawberry.field(description=(
+        "计日方式：CALENDAR_DAYS 按日、CALENDAR_MONTHS 按月（民法典第二百零一至二百零三条）、ELAPSED_TIME 按时计 / "
+        "how the period is counted"))
+    runs_from: dt.date = strawberry.field(description="起算日（当日不计入） / the day it runs from (not counted)")
+    due_at: dt.datetime | None = strawberry.field(description=(
+        "届满时刻；该年节假日安排未公布时为空 / when it runs out; null while that year's holiday notice is unknown"))
+    extension_days: int = strawberry.field(description="已计入的经批准延长天数 / an approved extension, included")
+    met_on: dt.date | None = strawberry.field(description=(
+        "完成之日（受理、决定、指派、派遣、办结或复查意见）；未完成为空 / the day the act that meets it happened"))
+    missed: bool | None = strawberry.field(description=(
+        "是否已错过（截至现在）；无法判断时为空 / whether it was missed, as of now; null when it cannot be told"))
 
 
 @strawberry.interface(description="可按全局 ID 查询的对象 / an object with a global id")
@@ -113,6 +136,17 @@ class Matter(Node):
         "and list"))
     events: list[MatterEvent] = strawberry.field(description="办理过程 / handling steps")
     record: strawberry.Private[MatterRecord]
+
+    @strawberry.field(description=(
+        "各项期限：起算、届满、完成与否及法律依据，供督办逐条核对 / every deadline the matter runs under: from "
+        "when, until when, met or missed, and on what legal basis — so a supervisor can check each one"))
+    def deadlines(self, info: strawberry.Info) -> list[MatterDeadline]:
+        now = info.context.now
+        return [MatterDeadline(
+            kind=d.rule.kind, statute=d.rule.statute, statute_en=d.rule.statute_en,
+            day_count=day_count(d.rule).value, runs_from=local_day(d.start), due_at=d.due,
+            extension_days=d.extension_days, met_on=None if (done := d.done_by(now)) is None else local_day(done),
+            missed=d.missed(now)) for d in deadlines.deadlines_of(self.record)]
 
     @strawberry.field(description="跨中心关联事项（仅含有权查看者；保密事项不经关联呈现） / linked matters "
                       "the caller may see (confidential ones are not reached through links)")

@@ -195,3 +195,28 @@ async def test_petition_reviews_are_deadlines_of_their_own(gateway: Gateway) -> 
     late = [n for n in reviewed if n["reviewDecidedOn"] and n["reviewDecidedOn"] >= n["reviewDueAt"][:10]]
     assert late and all(n["overdue"] for n in late)
     assert all(n["secondReviewDueAt"] for n in nodes if n["secondReviewRequestedOn"])
+
+
+DEADLINES = """query($after: String) {
+  matters(filter: {regionPrefix: "@REGION"}, first: 100, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { overdue dueAt deadlines { kind statute dayCount runsFrom dueAt metOn missed } } } }
+""".replace("@REGION", REGION)
+
+
+async def test_each_matter_lists_its_deadlines_and_overdue_is_any_of_them_missed(gateway: Gateway) -> None:
+    """A supervisor can check the flag line by line: ``overdue`` is exactly "some deadline missed"."""
+    nodes, after = [], None
+    while True:
+        page = (await gateway.run(DEADLINES, after=after))["matters"]
+        nodes += page["nodes"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert all(n["overdue"] == any(d["missed"] for d in n["deadlines"]) for n in nodes)
+    assert all(n["dueAt"] in {d["dueAt"] for d in n["deadlines"]} for n in nodes if n["dueAt"])
+    kinds = {d["kind"] for n in nodes for d in n["deadlines"]}
+    assert kinds >= {"PETITION_ACCEPTANCE", "PETITION_HANDLING", "PETITION_REVIEW", "LEGAL_AID_DECISION",
+                     "LEGAL_AID_ASSIGNMENT", "MEDIATION", "LITIGATION", "GRID_DISPATCH"}
+    assert all(d["statute"] and (d["metOn"] is None or d["metOn"] >= d["runsFrom"])
+               for n in nodes for d in n["deadlines"])
