@@ -257,6 +257,8 @@ class Petition(Matter):
                      "acceptance, including an approved extension (Art.34)")
     )
     extension_days: int | None = strawberry.field(
+        description="经批准的延长办理天数（条例第34条，不超过30日），无则为0 / approved extension, days (≤ 30)"
+    )
     review_request_by: dt.datetime | None = strawberry.field(description=(
         "请求复查的期限：收到处理意见后30日（条例第三十五条） / the petitioner may ask for a review until then: 30 "
         "days after the handling opinion (Art.35)"))
@@ -274,8 +276,6 @@ class Petition(Matter):
         "request (Art.36)"))
     second_review_decided_on: dt.date | None = strawberry.field(
         description="复核意见日 / second review opinion given on")
-        description="经批准的延长办理天数（条例第34条，不超过30日），无则为0 / approved extension, days (≤ 30)"
-    )
 
 
 @strawberry.type(
