@@ -61,17 +61,17 @@ class StatisticsFigures:
         "forwarded or assigned; court: accepted; grid: opened; source: DOMAIN.md, 信访工作条例 Art.22)"))
     forwarded: int = strawberry.field(description=(
         "转送数：信访事项转送有权处理的机关（条例第二十二条） / petitions forwarded to the competent body (Art.22)"))
-    assigned: int = strawberry.field(description=(
-        "交办数：信访事项交由下级机关办理（条例第二十二条） / petitions assigned to a lower body (Art.22)"))
-    closed: int = strawberry.field(description=(
-        "办结数：已受理且已办结（含终止）（来源：DOMAIN.md） / accepted and concluded (incl. terminated; "
-        "source: DOMAIN.md)"))
     transferred: int = strawberry.field(description=(
         "流转数：矛调案件分类流转至其他部门（状态 TRANSFERRED） / mediation cases routed on to another body "
         "(分类流转, status TRANSFERRED)"))
     transfer_base: int = strawberry.field(description=(
         "转交办率分母：信访中心与矛调中心的登记数（记录转交办的中心） / the transfer rates' denominator: matters "
         "registered at PETITIONS and MEDIATION, the centres that record transfers"))
+    assigned: int = strawberry.field(description=(
+        "交办数：信访事项交由下级机关办理（条例第二十二条） / petitions assigned to a lower body (Art.22)"))
+    closed: int = strawberry.field(description=(
+        "办结数：已受理且已办结（含终止）（来源：DOMAIN.md） / accepted and concluded (incl. terminated; "
+        "source: DOMAIN.md)"))
     closed_on_time: int = strawberry.field(description=(
         "按期办结数：办结且未错过任何期限，各期限以其自身事件计（信访条例第二十二条15日受理、第三十四条60日办结"
         "含经批准的延期；法律援助法第四十三条7日决定、3日指派；人民调解工作若干规定第三十四条一个月；法院审限；"
