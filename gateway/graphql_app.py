@@ -19,11 +19,13 @@ through. What stays here is what only a transport can know:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -236,6 +238,15 @@ class OneDoorGraphQL(GraphQL[RequestContext, None]):
             code = {405: "METHOD_NOT_ALLOWED", 404: "NOT_FOUND"}.get(status, "BAD_REQUEST")
             headers = {"allow": "POST"} if status == 405 else None
             return JSONResponse(_error_body(exc.reason, code), status_code=status, headers=headers)
+
+    def encode_json(self, data: object) -> str:
+        # orjson: the dashboard's answer in a fifth of json.dumps' time, UTF-8 as is
+        # (the content type says charset=utf-8) rather than \uXXXX escapes. A str, not
+        # bytes: strawberry sends bytes over a WebSocket as binary frames.
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:  # beyond orjson's types (an int over 64 bits): the standard encoder
+            return json.dumps(data, separators=(",", ":"))
 
     def parse_json(self, data: str | bytes) -> Any:
         try:
