@@ -42,7 +42,10 @@ def entry_for(
     touched = ctx.citizens_touched or ctx.centres_returned or ctx.centres_called
     if not touched and not decisions:
         return None
-    failed = any((e.extensions or {}).get("code", "").startswith("CENTRE_") for e in errors)
+    # A centre that failed (CENTRE_UNAVAILABLE, …); not one left out by scope
+    # (CENTRE_OMITTED, subgraph mode), which is a denial recorded above.
+    failed = any(code.startswith("CENTRE_") and code != "CENTRE_OMITTED"
+                 for code in ((e.extensions or {}).get("code", "") for e in errors))
     return AuditEntry(
         sub=ctx.principal.sub,
         client_id=ctx.principal.client_id,

@@ -14,6 +14,7 @@ from graphql import (
     print_ast,
 )
 
+from gateway.operation.audit import entry_for
 from onedoor.model import Centre
 from schema import build_schema
 from schema.ids import encode_id
@@ -120,3 +121,14 @@ async def test_a_matter_reference_of_a_centre_left_out_is_an_error_at_its_slot()
     assert result.data["_entities"][0]["idNumber"]
     assert [(e.path, (e.extensions or {})["code"], (e.extensions or {})["centre"])
             for e in result.errors or []] == [(["_entities", 1], "CENTRE_OMITTED", "GOVERNANCE")]
+
+
+async def test_an_omission_is_audited_as_a_denial_not_a_centre_failure() -> None:
+    scopes = frozenset({"mediation:read", "governance:read"})
+    ctx = _context(_centres(), scopes=scopes)
+    result = await SUBGRAPH.execute(DASHBOARD, variable_values={"id": ALICE}, context_value=ctx)
+    assert result.errors
+    entry = entry_for(ctx, None, DASHBOARD, list(result.errors))
+    assert entry is not None and entry.outcome == "ok"
+    assert {(d.effect, d.reason, d.centre) for d in entry.decisions} >= {
+        ("deny", "no_scope", "LITIGATION"), ("deny", "no_scope", "PETITIONS")}
