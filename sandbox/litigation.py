@@ -59,7 +59,7 @@ def _ms(ts: int | None) -> int | None:
 
 def render_case(world: World, m: Matter) -> dict[str, Any]:
     other = counter_party(world, m)
-    code, name = world.court_name(m.region_code[:6])
+    code, name = world.court_name(m.region_code[:6], CASE_TYPES[m.sub])
     first, second = _ROLES[m.sub]
     entries = ["立案"]
     if m.accepted is not None:

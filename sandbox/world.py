@@ -39,7 +39,7 @@ _PATTERNS = (
     re.compile(r"^TJ(\d{6})(\d{4})(\d{5,})$"),
     re.compile(r"^([A-Z]{2})(\d{4})(\d{6})(\d{6,})$"),
     re.compile(r"^XF(\d{6})(\d{4})(\d{6,})$"),
-    re.compile(r"^（(\d{4})）(\D)(\d{4})(\D+?)(\d+)号$"),
+    re.compile(r"^（(\d{4})）(\D)(\d{2}|\d{4})(\D+?)(\d+)号$"),  # 青01 intermediate, 青2301 basic court
     re.compile(r"^WG(\d{6})(\d{4})(\d{6,})$"),
 )
 
@@ -120,8 +120,8 @@ class World:
         if c == 2:
             return f"XF{county}{year}{seq:06d}"
         if c == 3:
-            court = PROVINCE_ABBREVIATIONS[county[:2]] + county[2:]
-            return f"（{year}）{court}{CASE_TYPES[int(cols.sub[row])]}{seq}号"
+            case_type = CASE_TYPES[int(cols.sub[row])]
+            return f"（{year}）{self.court_name(county, case_type)[0]}{case_type}{seq}号"
         return f"WG{county}{year}{seq:06d}"
 
     def row_of(self, centre: Centre, native_id: str) -> int | None:
@@ -135,8 +135,14 @@ class World:
             return None
         return row if self.native_id(row) == native_id else None
 
-    def court_name(self, county6: str) -> tuple[str, str]:
-        """(court code, court name) of the basic people's court of a county."""
+    def court_name(self, county6: str, case_type: str = "民初") -> tuple[str, str]:
+        """(court code, court name) of the court that numbers a case of ``case_type`` from a
+        county: the county's basic people's court, or — for an appeal (民终) — the prefecture's
+        intermediate court, coded by the province letter and two digits (青23 for Huangnan)."""
+        if case_type == "民终":
+            prefecture = county6[:4] + "00"
+            return (PROVINCE_ABBREVIATIONS[county6[:2]] + county6[2:4],
+                    f"{get_region(prefecture).name}中级人民法院")
         return (PROVINCE_ABBREVIATIONS[county6[:2]] + county6[2:],
                 f"{get_region(county6).name}人民法院")
 

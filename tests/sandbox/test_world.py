@@ -11,7 +11,7 @@ from onedoor.identifiers import normalise_resident_id
 from onedoor.model import CST, Centre
 from onedoor.periods import last_day
 from sandbox.columns import STORIES
-from sandbox.lifecycle import STATUSES
+from sandbox.lifecycle import CASE_TYPES, STATUSES
 from sandbox.mediation import render_case
 from sandbox.world import CENTRES, World
 
@@ -164,3 +164,17 @@ def test_a_million_matters() -> None:
     row = big.rows(Centre.GOVERNANCE)[-1]
     assert big.row_of(Centre.GOVERNANCE, big.native_id(row)) == row
     assert len(big.search(Centre.PETITIONS, prefixes=["43"], overdue=True)) > 1000
+
+
+def test_appeals_are_numbered_at_the_intermediate_court(world: World) -> None:
+    """民终: province letter + the prefecture's two digits (青23), at the 中级人民法院; others at the county court."""
+    for row in list(world.rows(Centre.LITIGATION))[:400]:
+        m = world.matter(row)
+        court = m.native_id.split("）", 1)[1]
+        code, name = world.court_name(m.region_code[:6], CASE_TYPES[m.sub])
+        assert court.startswith(code)
+        if CASE_TYPES[m.sub] == "民终":
+            assert len(code) == 3 and code[1:] == m.region_code[2:4] and name.endswith("中级人民法院")
+        else:
+            assert len(code) == 5 and code[1:] == m.region_code[2:6]
+        assert world.row_of(Centre.LITIGATION, m.native_id) == row
