@@ -76,7 +76,7 @@ class ProjectionHolder:
         if not config.enabled and self.store is None:
             return
         if self.store is None:
-            url = config.url or f"sqlite:///{settings.state_dir / 'projection.sqlite'}"
+            url = config.url or f"duckdb:///{settings.state_dir / 'projection.duckdb'}"
             self.store = await open_projection_store(url, STORED)
             self._opened = True
         if self.feeder is None and config.feed:

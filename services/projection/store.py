@@ -117,8 +117,13 @@ class ProjectionStore(Protocol):
 
 
 async def open_projection_store(url: str, flags: Sequence[str] = FLAGS) -> ProjectionStore:
-    """``sqlite:///path`` (embedded, the default) or ``postgresql://…?schema=x``. ``flags``:
-    the KPI columns rows carry (a store opened with other columns starts empty)."""
+    """``duckdb:///path`` (embedded, columnar: the default), ``sqlite:///path`` (embedded, row
+    store) or ``postgresql://…?schema=x`` (shared by replicas). ``flags``: the KPI columns rows
+    carry (a store opened with other columns starts empty)."""
+    if url.startswith("duckdb:///"):
+        from .duck import DuckProjection
+
+        return await DuckProjection.open(url.removeprefix("duckdb:///"), flags)
     if url.startswith("sqlite:///"):
         from .sqlite import SqliteProjection
 
@@ -127,4 +132,4 @@ async def open_projection_store(url: str, flags: Sequence[str] = FLAGS) -> Proje
         from .postgres import PostgresProjection
 
         return await PostgresProjection.open(url, flags)
-    raise ValueError("unsupported projection URL (sqlite:///… or postgresql://…)")
+    raise ValueError("unsupported projection URL (duckdb:///…, sqlite:///… or postgresql://…)")

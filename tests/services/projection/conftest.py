@@ -1,4 +1,4 @@
-"""Both engines behind one fixture: every projection test runs on each."""
+"""Every engine behind one fixture: each projection test runs on each."""
 
 from __future__ import annotations
 
@@ -14,15 +14,20 @@ from onedoor.deadlines import RULES, Deadline
 from onedoor.model import CST, Centre, LinkRecord, MatterStatus
 from services.projection import FLAGS, ProjectionRow, ProjectionStore, open_projection_store
 
+ENGINES = ["duckdb", "sqlite", "postgres"]
 
-@pytest_asyncio.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProjectionStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'projection.sqlite'}"
-    else:
+
+def engine_url(request: pytest.FixtureRequest, engine: str, directory: Path) -> str:
+    """Where a test's projection lives on ``engine`` (PostgreSQL: a schema of its own)."""
+    if engine == "postgres":
         base: str = request.getfixturevalue("postgres_url")
-        url = f"{base}?schema=t_proj_{uuid.uuid4().hex[:10]}"
-    opened = await open_projection_store(url)
+        return f"{base}?schema=t_proj_{uuid.uuid4().hex[:10]}"
+    return f"{engine}:///{directory / f'projection.{engine}'}"
+
+
+@pytest_asyncio.fixture(params=ENGINES)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProjectionStore]:
+    opened = await open_projection_store(engine_url(request, request.param, tmp_path))
     try:
         yield opened
     finally:

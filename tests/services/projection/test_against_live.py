@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,8 @@ from sandbox.runner import Sandbox, run_sandbox
 from schema.projected import STORED, row_mapper
 from services.audit import open_audit_store
 from services.projection import Feeder, ProjectionStore, open_projection_store
+
+from .conftest import ENGINES, engine_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -73,13 +74,10 @@ class Both:
         return data
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["sqlite", "postgres"])
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=ENGINES)
 async def both(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Both]:
     state: Path = tmp_path_factory.mktemp("projection")
-    if request.param == "sqlite":
-        url = f"sqlite:///{state / 'projection.sqlite'}"
-    else:
-        url = f"{request.getfixturevalue('postgres_url')}?schema=t_live_{uuid.uuid4().hex[:10]}"
+    url = engine_url(request, request.param, state)
     async with run_sandbox(None, state, matters=6000) as sb:
         settings = demo_settings_for(dict(sb.urls), sb.idp_url, state, port=8000)
         store = await open_projection_store(url, STORED)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +23,8 @@ from sandbox.client import set_fault
 from sandbox.runner import Sandbox, run_sandbox
 from schema.projected import STORED, row_mapper
 from services.projection import Feeder, FeedSettings, ProjectionStore, open_projection_store
+
+from .conftest import ENGINES, engine_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -47,14 +48,10 @@ async def feeder(sb: Sandbox, store: ProjectionStore) -> AsyncIterator[Feeder]:
     await fed.aclose()
 
 
-@pytest_asyncio.fixture(loop_scope="module", params=["sqlite", "postgres"])
+@pytest_asyncio.fixture(loop_scope="module", params=ENGINES)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProjectionStore]:
     """Each engine, on this module's event loop (the sandbox's)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'projection.sqlite'}"
-    else:
-        url = f"{request.getfixturevalue('postgres_url')}?schema=t_feed_{uuid.uuid4().hex[:10]}"
-    opened = await open_projection_store(url, STORED)
+    opened = await open_projection_store(engine_url(request, request.param, tmp_path), STORED)
     yield opened
     await opened.aclose()
 
@@ -68,7 +65,7 @@ async def _move(sb: Sandbox, centre: Centre, native_id: str, status: str) -> Non
 
 def _fresh(store: ProjectionStore) -> int:
     """Each engine moves records of its own (the sandbox is shared by both runs)."""
-    return 4 if store.engine == "sqlite" else 12
+    return {"sqlite": 4, "duckdb": 8}.get(store.engine, 12)
 
 
 def _open(sb: Sandbox, centre: Centre, n: int = 1, skip: int = 0) -> list[str]:

@@ -44,10 +44,10 @@ async def test_enabled_projection_feeds_answers_and_reports(tmp_path: Path) -> N
                 if all(c["asOf"] for c in centres.values()):
                     break
                 await asyncio.sleep(0.1)
-            assert ready["projection"]["engine"] == "sqlite"
+            assert ready["projection"]["engine"] == "duckdb"
             assert {c: v["style"] for c, v in centres.items()}["PETITIONS"] == "EXPORT"
             assert centres["MEDIATION"]["rows"] == sb.world.count(Centre.MEDIATION)
-            assert (tmp_path / "projection.sqlite").exists() and (tmp_path / "projection.key").exists()
+            assert (tmp_path / "projection.duckdb").exists() and (tmp_path / "projection.key").exists()
             await asyncio.sleep(0.3)  # the gauge is refreshed every poll
             metrics = (await client.get("/metrics")).text
             assert 'onedoor_projection_lag_seconds{centre="LEGAL_SERVICES"}' in metrics
