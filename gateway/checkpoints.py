@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from services.audit import AuditStore, ChainStore, Checkpointer, FileWitness, load_signing_key
+from services.audit import AuditStore, ChainStore, Checkpointer, load_signing_key, open_witness
 
 from .settings import GatewaySettings
 
@@ -33,6 +33,6 @@ def open_checkpointer(store: AuditStore | None, settings: GatewaySettings) -> Ch
         return None
     key = load_signing_key(audit.signing_key_path(settings.state_dir),
                            create=audit.signing_key is None)
-    return Checkpointer(store, key, FileWitness(audit.witness_path(settings.state_dir)),
+    return Checkpointer(store, key, open_witness(audit.witness_location(settings.state_dir)),
                         interval=audit.checkpoint_seconds,
                         retention=dt.timedelta(days=audit.retention_days))

@@ -81,23 +81,24 @@ class AuditSettings(_Strict):
 
     ``signing_key``: an Ed25519 private key (PKCS#8 PEM) kept outside the audit
     database; in demo mode one is created in the state directory (0600) if unset,
-    in production checkpoints need it configured. ``witness``: the append-only
-    file (or directory) the checkpoints go to, somewhere the database's owner
-    cannot write (default: ``audit-witness.jsonl`` in the state directory).
+    in production checkpoints need it configured. ``witness``: where the
+    checkpoints are appended, somewhere the database's owner cannot write — a
+    file or directory path (default: ``audit-witness.jsonl`` in the state
+    directory) or a ``postgresql://…?schema=…`` URL of another database.
     The head is signed every ``checkpoint_seconds``, at start and at shutdown.
     """
 
     url: str = "sqlite:///.onedoor/audit.sqlite"
     retention_days: int = Field(default=3 * 365 + 1, ge=3 * 365)  # PIPL Art.56: ≥ 3 years
     signing_key: Path | None = None
-    witness: Path | None = None
+    witness: str | None = None
     checkpoint_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     def signing_key_path(self, state_dir: Path) -> Path:
         return self.signing_key or state_dir / "audit-signing-key.pem"
 
-    def witness_path(self, state_dir: Path) -> Path:
-        return self.witness or state_dir / "audit-witness.jsonl"
+    def witness_location(self, state_dir: Path) -> str:
+        return self.witness or str(state_dir / "audit-witness.jsonl")
 
 
 class LimitsSettings(_Strict):

@@ -4,7 +4,8 @@
     chain      Anchor and ChainVerifier: the verification both stores share (records, index)
     store      AuditStore / ChainStore protocols, open_audit_store(url), verify_store(url)
     signing    the Ed25519 checkpoint key, kept outside the database
-    witness    Checkpoint lines and the append-only FileWitness
+    witness    Checkpoint lines, the append-only FileWitness, open_witness(location)
+    witness_postgres  PostgresWitness: checkpoints in another database
     checkpoint Checkpointer (signs the head, signs purges) and verify_audit
     sqlite     SqliteAuditStore: one WAL file
     postgres   PostgresAuditStore: asyncpg, chain serialised on a locked head row
@@ -26,7 +27,7 @@ from .store import (
     redact_url,
     verify_store,
 )
-from .witness import Checkpoint, FileWitness, Witness
+from .witness import Checkpoint, FileWitness, Witness, open_witness
 
 __all__ = [
     "DEFAULT_RETENTION",
@@ -50,6 +51,7 @@ __all__ = [
     "load_public_key",
     "load_signing_key",
     "open_audit_store",
+    "open_witness",
     "redact_url",
     "verify_audit",
     "verify_store",

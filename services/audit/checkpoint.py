@@ -42,6 +42,9 @@ from .witness import Checkpoint, PurgeNote, Witness, read_checkpoints
 __all__ = ["Checkpointer", "judge", "verify_audit"]
 
 log = logging.getLogger("onedoor.audit")
+# Reported in this order: the cause before its consequences (a replaced database also
+# looks truncated and rewritten; an unsigned purge also leaves vouched records missing).
+_FIRST = ("witness", "replaced", "truncated", "purged", "rewritten", "broken", "index")
 
 
 def _utcnow() -> dt.datetime:
@@ -61,6 +64,7 @@ class Checkpointer:
         self._key = key
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.refused: str | None = None  # why the last checkpoint was not signed
 
     async def checkpoint(self, kind: str = "interval") -> Checkpoint | None:
@@ -76,7 +80,7 @@ class Checkpointer:
             if not await self._extends(last, state):
                 return None
             checkpoint = Checkpoint.of(state, kind=kind, tail=tail, key=self._key, now=self._clock())
-            tail.append(checkpoint)
+            await tail.append(checkpoint)
             return checkpoint
 
     async def purge_expired(self) -> int:
@@ -93,7 +97,7 @@ class Checkpointer:
             note = PurgeNote(first=plan.first, last=plan.anchor.seq,
                              last_at=format_time(plan.last_at), cutoff=format_time(cutoff))
             after = ChainState(state.identity, state.head, plan.anchor)
-            tail.append(Checkpoint.of(after, kind="purge", tail=tail, key=self._key, now=now,
+            await tail.append(Checkpoint.of(after, kind="purge", tail=tail, key=self._key, now=now,
                                       purge=note))
             return await self.store.purge_through(plan.anchor)
 
@@ -119,25 +123,32 @@ class Checkpointer:
     def start(self) -> None:
         """Checkpoint every ``interval`` seconds (the first at once) until :meth:`stop`."""
         if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="audit-checkpointer")
+            self._stopping = asyncio.Event()
+            self._task = asyncio.create_task(self._loop(self._stopping), name="audit-checkpointer")
 
-    async def _loop(self) -> None:
+    async def _loop(self, stopping: asyncio.Event) -> None:
         kind = "start"
-        while True:
+        while not stopping.is_set():
             try:
                 await self.checkpoint(kind)
             except Exception as exc:  # a full disk must not stop the next attempt
                 log.error("audit checkpoint failed: %s: %s", type(exc).__name__, exc)
             kind = "interval"
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.interval)
 
-    async def stop(self) -> None:
-        """Stop the loop and sign the head one last time."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let a checkpoint under way finish (cancelled after ``grace`` seconds), then
+        sign the head one last time."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), grace)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         try:
             await self.checkpoint("shutdown")
         except Exception as exc:
@@ -241,6 +252,7 @@ async def verify_audit(
     if checkpoints:
         findings += judge(inspection.state, checkpoints, retention)
     if findings:
+        findings.sort(key=lambda f: _FIRST.index(f.kind) if f.kind in _FIRST else len(_FIRST))
         return VerifyResult(ok=False, checked=chain.checked, first_broken_seq=findings[0].seq,
                             reason=findings[0].message, findings=tuple(findings),
                             checkpoints=len(checkpoints))

@@ -64,11 +64,11 @@ CREATE OR REPLACE TRIGGER audit_record_append_only BEFORE UPDATE ON audit_record
 """
 
 
-def split_schema(url: str) -> tuple[str, str]:
+def split_schema(url: str, default: str = "onedoor_audit") -> tuple[str, str]:
     """``postgresql://…?schema=x`` → (DSN without ``schema``, ``x``)."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = next((v for k, v in query if k == "schema"), "onedoor_audit")
+    schema = next((v for k, v in query if k == "schema"), default)
     if not _SCHEMA_NAME.match(schema):
         raise ValueError(f"invalid schema name {schema!r}")
     rest = urlencode([(k, v) for k, v in query if k != "schema"])

@@ -12,8 +12,9 @@ purged range, written *before* the records go::
      "n": 7, "prev": "…", "purge": null, "seq": 42, "v": 1, "sig": "base64"}
 
 The witness lives where the audit database's owner cannot write: by default a
-file beside the state (mount it append-only, or ship it to WORM storage);
-:class:`Witness` is the contract another store implements.
+file beside the state (mount it append-only, or ship it to WORM storage), or
+a table in another PostgreSQL database (:mod:`.witness_postgres`);
+:class:`Witness` is the contract either implements.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import fcntl
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,7 +39,8 @@ from .chain import ChainState
 from .record import GENESIS_HASH, Finding, format_time, parse_time
 from .signing import public_key_from_text, public_key_text
 
-__all__ = ["Checkpoint", "FileWitness", "PurgeNote", "Witness", "WitnessTail", "read_checkpoints"]
+__all__ = ["Checkpoint", "FileWitness", "PurgeNote", "Tail", "Witness", "open_witness",
+           "read_checkpoints"]
 
 _DOMAIN = b"onedoor-audit-checkpoint/v1\n"  # a checkpoint signature means nothing else
 
@@ -71,7 +73,7 @@ class Checkpoint:
     v: int = 1
 
     @classmethod
-    def of(cls, state: ChainState, *, kind: str, tail: WitnessTail, key: Ed25519PrivateKey,
+    def of(cls, state: ChainState, *, kind: str, tail: Tail, key: Ed25519PrivateKey,
            now: dt.datetime, purge: PurgeNote | None = None) -> Checkpoint:
         body = cls(n=tail.next_n, kind=kind, at=format_time(now), identity=state.identity,
                    seq=state.head.seq, hash=state.head.hash, count=state.count,
@@ -123,25 +125,15 @@ def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-class WitnessTail(Protocol):
-    """The witness's end, held exclusively while a checkpoint is built and appended."""
-
-    last: Checkpoint | None  # unverified: the writer's view of the line before
-    next_n: int
-    prev: str
-
-    def append(self, checkpoint: Checkpoint) -> None: ...
-
-
 class Witness(Protocol):
     """An append-only home for checkpoints, out of the audit database owner's reach.
 
         async with witness.appending() as tail:      # exclusive across processes
-            tail.append(Checkpoint.of(state, kind="interval", tail=tail, key=key, now=now))
+            await tail.append(Checkpoint.of(state, kind="interval", tail=tail, key=key, now=now))
         lines = await witness.lines()
     """
 
-    def appending(self) -> contextlib.AbstractAsyncContextManager[WitnessTail]: ...
+    def appending(self) -> contextlib.AbstractAsyncContextManager[Tail]: ...
 
     async def lines(self) -> list[str] | None:
         """Every line, or ``None`` when the witness does not exist."""
@@ -161,19 +153,44 @@ class FileWitness:
         return str(self.path)
 
     @contextlib.asynccontextmanager
-    async def appending(self) -> AsyncIterator[WitnessTail]:
-        fd = await asyncio.to_thread(self._open_locked)
+    async def appending(self) -> AsyncIterator[Tail]:
+        # The file work runs in threads a cancelled caller cannot interrupt, so it is
+        # shielded: a lock taken after the caller gave up is released, never leaked (a
+        # leaked flock would block every later checkpoint), and a write finishes before
+        # its descriptor is closed.
+        opening = asyncio.ensure_future(asyncio.to_thread(self._open_locked))
         try:
-            yield _FileTail(fd, await asyncio.to_thread(_last_line, fd))
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            fd, last_line = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(_release_opened)
+            raise
 
-    def _open_locked(self) -> int:
+        def write(line: str) -> None:
+            os.write(fd, (line + "\n").encode())
+            os.fsync(fd)
+
+        async def write_async(line: str) -> None:
+            writing = asyncio.ensure_future(asyncio.to_thread(write, line))
+            try:
+                await asyncio.shield(writing)
+            except asyncio.CancelledError:
+                await asyncio.wait([writing])
+                raise
+
+        try:
+            yield Tail(last_line, write_async)
+        finally:
+            _release(fd)
+
+    def _open_locked(self) -> tuple[int, str | None]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return fd, _last_line(fd)
+        except BaseException:
+            os.close(fd)
+            raise
 
     async def lines(self) -> list[str] | None:
         def read() -> list[str] | None:
@@ -186,9 +203,11 @@ class FileWitness:
         return await asyncio.to_thread(read)
 
 
-class _FileTail:
-    def __init__(self, fd: int, last_line: str | None) -> None:
-        self._fd = fd
+class Tail:
+    """The end of a witness whose last line is ``last_line``; ``write`` stores a line."""
+
+    def __init__(self, last_line: str | None, write: Callable[[str], Awaitable[None]]) -> None:
+        self._write = write
         self.last: Checkpoint | None = None
         self.next_n = 1
         self.prev = GENESIS_HASH
@@ -198,10 +217,30 @@ class _FileTail:
                 self.last = Checkpoint.parse(last_line)
                 self.next_n = self.last.n + 1
 
-    def append(self, checkpoint: Checkpoint) -> None:
-        os.write(self._fd, (checkpoint.line() + "\n").encode())
-        os.fsync(self._fd)
-        self.last, self.next_n, self.prev = checkpoint, checkpoint.n + 1, line_hash(checkpoint.line())
+    async def append(self, checkpoint: Checkpoint) -> None:
+        line = checkpoint.line()
+        await self._write(line)
+        self.last, self.next_n, self.prev = checkpoint, checkpoint.n + 1, line_hash(line)
+
+
+def open_witness(location: str) -> Witness:
+    """A file or directory path, or ``postgresql://…[?schema=name]`` (default schema
+    ``onedoor_witness``) in a database the audit database's owner cannot write."""
+    if location.startswith(("postgresql://", "postgres://")):
+        from .witness_postgres import PostgresWitness
+
+        return PostgresWitness(location)
+    return FileWitness(Path(location))
+
+
+def _release(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def _release_opened(opening: asyncio.Future[tuple[int, str | None]]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        _release(opening.result()[0])
 
 
 def _last_line(fd: int) -> str | None:

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import stat
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,8 +32,10 @@ from services.audit import (
     Checkpointer,
     FileWitness,
     VerifyResult,
+    Witness,
     load_signing_key,
     open_audit_store,
+    open_witness,
     verify_audit,
 )
 from tests.gateway.harness import settings
@@ -54,7 +57,7 @@ class Signed:
     url: str
     store: ChainStore
     checkpointer: Checkpointer
-    witness: FileWitness
+    witness: Witness
     key_file: Path
 
     async def verify(self, *, public_key: Ed25519PublicKey | None = None,
@@ -64,11 +67,26 @@ class Signed:
 
 
 @pytest.fixture
-async def signed(backend: Backend, tmp_path: Path) -> AsyncIterator[Signed]:
+async def witness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Witness]:
+    """A witness file unless a test asks for ``postgres`` (another schema: another owner)."""
+    if getattr(request, "param", "file") == "file":
+        yield FileWitness(tmp_path / "witness.jsonl")
+        return
+    base: str = request.getfixturevalue("postgres_url")
+    schema = f"witness_test_{uuid.uuid4().hex[:12]}"
+    yield open_witness(f"{base}?schema={schema}")
+    conn = await asyncpg.connect(base)
+    try:
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def signed(backend: Backend, witness: Witness, tmp_path: Path) -> AsyncIterator[Signed]:
     store = await open_audit_store(backend.url)
     key_file = tmp_path / "keys" / "audit-signing-key.pem"
     key = load_signing_key(key_file, create=True)
-    witness = FileWitness(tmp_path / "witness.jsonl")
     opened = Signed(backend.url, store, Checkpointer(store, key, witness), witness, key_file)
     yield opened
     await opened.store.aclose()
@@ -90,6 +108,7 @@ def kinds(result: VerifyResult) -> set[str]:
     return {f.kind for f in result.findings}
 
 
+@pytest.mark.parametrize("witness", ["file", "postgres"], indirect=True)
 async def test_an_untampered_chain_verifies_against_its_checkpoints(signed: Signed) -> None:
     assert await signed.checkpointer.checkpoint("start") is not None
     await fill(signed.store, 5)
@@ -106,6 +125,7 @@ async def test_an_untampered_chain_verifies_against_its_checkpoints(signed: Sign
     assert all(set(c) >= {"identity", "hash", "count", "at", "key", "sig", "prev"} for c in lines)
 
 
+@pytest.mark.parametrize("witness", ["file", "postgres"], indirect=True)
 async def test_truncating_the_tail_and_moving_the_head(signed: Signed, backend: Backend) -> None:
     await fill(signed.store, 6)
     await signed.checkpointer.checkpoint()
@@ -218,6 +238,7 @@ async def test_a_signed_purge_inside_the_retention_period(signed: Signed, tmp_pa
     assert (await signed.verify(retention=dt.timedelta(days=7))).ok
 
 
+@pytest.mark.parametrize("witness", ["file", "postgres"], indirect=True)
 async def test_a_legitimate_retention_purge_verifies(signed: Signed) -> None:
     old = dt.datetime(2020, 1, 1, tzinfo=UTC)
     for n in range(4):
@@ -236,10 +257,10 @@ async def test_a_legitimate_retention_purge_verifies(signed: Signed) -> None:
     assert purge["anchor_seq"] == 4
 
 
-async def test_a_forged_or_foreign_checkpoint_is_refused(signed: Signed) -> None:
+async def test_a_forged_or_foreign_checkpoint_is_refused(signed: Signed, tmp_path: Path) -> None:
     await fill(signed.store, 3)
     await signed.checkpointer.checkpoint()
-    path = signed.witness.path
+    path = tmp_path / "witness.jsonl"
     line = json.loads(path.read_text())
     path.write_text(json.dumps(line | {"seq": 2}) + "\n")  # edited without the key
     result = await signed.verify()
@@ -290,7 +311,7 @@ async def test_the_cli_names_the_finding(
 ) -> None:
     config = tmp_path / "onedoor.toml"
     config.write_text(_CONFIG.format(state=tmp_path / "state", url=backend.url, key=signed.key_file,
-                                     witness=signed.witness.path))
+                                     witness=tmp_path / "witness.jsonl"))
     await fill(signed.store, 5)
     await signed.checkpointer.checkpoint()
     assert await _cli(["audit", "verify", "--config", str(config)]) == 0
@@ -325,8 +346,17 @@ async def test_the_gateway_signs_at_start_and_shutdown(tmp_path: Path) -> None:
         raise AssertionError("no token expected")
 
     app = create_app(config, _centres(), deny, close_connectors=False)  # type: ignore[arg-type]
+    witness_file = state / "audit-witness.jsonl"
     async with app.router.lifespan_context(app):
-        pass
+        other = await open_audit_store(f"sqlite:///{state / 'audit.sqlite'}")  # another worker
+        await fill(other, 3)
+        await other.aclose()
+        for _ in range(200):  # the interval loop signs the new head
+            if witness_file.exists() and '"seq":3' in witness_file.read_text():
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("no interval checkpoint")
     key = state / "audit-signing-key.pem"
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     lines = [json.loads(line) for line in (state / "audit-witness.jsonl").read_text().splitlines()]
@@ -351,3 +381,46 @@ async def test_production_without_a_signing_key_does_not_checkpoint(
         pass
     assert not (state / "audit-witness.jsonl").exists()
     assert "signing_key" in caplog.text
+
+
+async def test_the_postgres_witness_is_append_only(postgres_url: str) -> None:
+    schema = f"witness_test_{uuid.uuid4().hex[:12]}"
+    witness = open_witness(f"{postgres_url}?schema={schema}")
+    store = await open_audit_store(f"{postgres_url}?schema={schema}_audit")
+    try:
+        await fill(store, 2)
+        checkpointer = Checkpointer(store, Ed25519PrivateKey.generate(), witness)
+        assert await checkpointer.checkpoint() is not None
+        conn = await asyncpg.connect(postgres_url, server_settings={"search_path": schema})
+        try:
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await conn.execute("DELETE FROM audit_witness")
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await conn.execute("UPDATE audit_witness SET line = ''")
+        finally:
+            await conn.close()
+        assert (await verify_audit(f"{postgres_url}?schema={schema}_audit", witness)).ok
+    finally:
+        await store.aclose()
+        conn = await asyncpg.connect(postgres_url)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; "
+                           f"DROP SCHEMA IF EXISTS {schema}_audit CASCADE")
+        await conn.close()
+
+
+async def test_a_cancelled_checkpoint_leaves_no_lock_behind(tmp_path: Path) -> None:
+    store = await open_audit_store(f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    try:
+        checkpointer = Checkpointer(store, Ed25519PrivateKey.generate(), FileWitness(tmp_path))
+        for delay in (0, 0.0005, 0.001, 0.005):
+            await store.append(entry(0))
+            task = asyncio.create_task(checkpointer.checkpoint())
+            await asyncio.sleep(delay)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await asyncio.wait_for(checkpointer.checkpoint("start"), 5)  # would hang on a leaked flock
+        result = await verify_audit(f"sqlite:///{tmp_path / 'audit.sqlite'}", FileWitness(tmp_path))
+        assert result.ok
+    finally:
+        await store.aclose()
