@@ -49,11 +49,15 @@ class ChainState:
 
     ``identity`` is the random nonce written when the database was created
     (``""`` if missing): a database swapped for a fresh one has another.
+    ``anchor_checkpoint`` is the signed purge checkpoint stored with the anchor
+    (one JSON line, unverified here), so replicas with separate witnesses can
+    each tell a signed purge from an unsigned one.
     """
 
     identity: str
     head: Anchor
     anchor: Anchor
+    anchor_checkpoint: str | None = None
 
     @property
     def count(self) -> int:

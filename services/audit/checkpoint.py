@@ -36,10 +36,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from .chain import ChainState, Vouched
 from .record import GENESIS_HASH, Finding, VerifyResult, failed, format_time, parse_time
+from .signing import public_key_from_text
 from .store import DEFAULT_RETENTION, ChainStore, open_audit_store, redact_url
 from .witness import Checkpoint, PurgeNote, Witness, read_checkpoints
 
-__all__ = ["Checkpointer", "judge", "verify_audit"]
+__all__ = ["Checkpointer", "anchor_checkpoint", "judge", "verify_audit"]
 
 log = logging.getLogger("onedoor.audit")
 # Reported in this order: the cause before its consequences (a replaced database also
@@ -97,21 +98,24 @@ class Checkpointer:
             note = PurgeNote(first=plan.first, last=plan.anchor.seq,
                              last_at=format_time(plan.last_at), cutoff=format_time(cutoff))
             after = ChainState(state.identity, state.head, plan.anchor)
-            await tail.append(Checkpoint.of(after, kind="purge", tail=tail, key=self._key, now=now,
-                                      purge=note))
-            return await self.store.purge_through(plan.anchor)
+            signed = Checkpoint.of(after, kind="purge", tail=tail, key=self._key, now=now,
+                                   purge=note)
+            await tail.append(signed)  # in the witness before a single record goes
+            return await self.store.purge_through(plan.anchor, signed.line())
 
     async def _extends(self, last: Checkpoint | None, state: ChainState) -> bool:
         """Never sign over tampering: a state must continue the last checkpoint's chain."""
         problem = None
         if last is None:
-            problem = None
+            pass
         elif last.identity != state.identity:
             problem = "the audit database is not the one last checkpointed (replaced)"
         elif state.head.seq < last.seq:
             problem = f"the chain ends at {state.head.seq}, the last checkpoint had {last.seq}"
-        elif (state.anchor.seq > last.anchor_seq
-              or (state.anchor.seq == last.anchor_seq and state.anchor.hash != last.anchor_hash)):
+        elif ((state.anchor.seq > last.anchor_seq
+               or (state.anchor.seq == last.anchor_seq and state.anchor.hash != last.anchor_hash))
+              and anchor_checkpoint(state, self._key.public_key()) is None):
+            # (a purge another replica signed into its own witness carries its checkpoint)
             problem = f"records up to {state.anchor.seq} were purged without a signed checkpoint"
         elif last.seq > state.anchor.seq and await self.store.hash_at(last.seq) != last.hash:
             problem = f"record {last.seq} no longer matches {last.label} (rewritten)"
@@ -155,10 +159,29 @@ class Checkpointer:
             log.error("audit shutdown checkpoint failed: %s: %s", type(exc).__name__, exc)
 
 
+def anchor_checkpoint(state: ChainState, key: Ed25519PublicKey) -> Checkpoint | None:
+    """The signed purge checkpoint stored with the database's anchor, if it holds:
+    signed by ``key``, a purge, of this database, ending exactly at this anchor."""
+    if state.anchor_checkpoint is None:
+        return None
+    try:
+        checkpoint = Checkpoint.parse(state.anchor_checkpoint)
+    except ValueError:
+        return None
+    if (checkpoint.kind == "purge" and checkpoint.signed_by(key)
+            and checkpoint.identity == state.identity
+            and (checkpoint.anchor_seq, checkpoint.anchor_hash) == (state.anchor.seq,
+                                                                    state.anchor.hash)):
+        return checkpoint
+    return None
+
+
 def judge(state: ChainState, checkpoints: list[Checkpoint],
-          retention: dt.timedelta = DEFAULT_RETENTION) -> list[Finding]:
+          retention: dt.timedelta = DEFAULT_RETENTION,
+          anchor_signed: Checkpoint | None = None) -> list[Finding]:
     """What the signed checkpoints say about the database's current state (the
-    per-record hashes are compared during the walk, see :func:`vouched`)."""
+    per-record hashes are compared during the walk, see :func:`vouched`).
+    ``anchor_signed``: the verified purge checkpoint the database keeps with its anchor."""
     findings: list[Finding] = []
     latest = checkpoints[-1]
     if state.identity != latest.identity:
@@ -177,12 +200,13 @@ def judge(state: ChainState, checkpoints: list[Checkpoint],
         if after.seq < before.seq:
             findings.append(Finding("truncated", f"{after.label} has fewer records ({after.seq}) "
                                                  f"than {before.label} ({before.seq})", after.seq + 1))
-    signed_anchors = {(0, GENESIS_HASH)} | {(c.anchor_seq, c.anchor_hash) for c in checkpoints}
+    purges = [*checkpoints, *([anchor_signed] if anchor_signed is not None else [])]
+    signed_anchors = {(0, GENESIS_HASH)} | {(c.anchor_seq, c.anchor_hash) for c in purges}
     if (state.anchor.seq, state.anchor.hash) not in signed_anchors:
         findings.append(Finding(
             "purged", f"records up to {state.anchor.seq} were purged without a signed retention "
             f"checkpoint: purge beyond retention", state.anchor.seq))
-    for c in checkpoints:
+    for c in purges:
         if c.purge is not None and (parse_time(c.purge.cutoff) > c.time - retention
                                     or parse_time(c.purge.last_at) >= parse_time(c.purge.cutoff)):
             findings.append(Finding(
@@ -250,7 +274,9 @@ async def verify_audit(
     chain = inspection.result
     findings = list(chain.findings) + findings
     if checkpoints:
-        findings += judge(inspection.state, checkpoints, retention)
+        trusted = public_key or public_key_from_text(checkpoints[0].key)
+        findings += judge(inspection.state, checkpoints, retention,
+                          anchor_checkpoint(inspection.state, trusted))
     if findings:
         findings.sort(key=lambda f: _FIRST.index(f.kind) if f.kind in _FIRST else len(_FIRST))
         return VerifyResult(ok=False, checked=chain.checked, first_broken_seq=findings[0].seq,

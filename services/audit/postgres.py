@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS audit_head (
 CREATE TABLE IF NOT EXISTS audit_anchor (
     id integer PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL, hash text NOT NULL,
     last_at timestamptz NOT NULL, purged_at timestamptz NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_purge (seq bigint PRIMARY KEY, checkpoint text NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_identity (
     id integer PRIMARY KEY CHECK (id = 1), db_id text NOT NULL, created_at timestamptz NOT NULL);
 INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, repeat('0', 64)) ON CONFLICT DO NOTHING;
@@ -188,12 +189,16 @@ class PostgresAuditStore:
     async def _state(conn: Any) -> ChainState:
         head = await conn.fetchrow("SELECT seq, hash FROM audit_head WHERE id = 1")
         anchor = await conn.fetchrow("SELECT seq, hash FROM audit_anchor WHERE id = 1")
-        identity = None
+        identity = note = None
         if await conn.fetchval("SELECT to_regclass('audit_identity')") is not None:
             identity = await conn.fetchval("SELECT db_id FROM audit_identity WHERE id = 1")
+        if anchor and await conn.fetchval("SELECT to_regclass('audit_purge')") is not None:
+            note = await conn.fetchval("SELECT checkpoint FROM audit_purge WHERE seq = $1",
+                                       anchor["seq"])
         return ChainState(identity=identity or "",
                           head=Anchor(head["seq"], head["hash"]) if head else Anchor(0, "missing"),
-                          anchor=Anchor(anchor["seq"], anchor["hash"]) if anchor else Anchor())
+                          anchor=Anchor(anchor["seq"], anchor["hash"]) if anchor else Anchor(),
+                          anchor_checkpoint=note)
 
     async def hash_at(self, seq: int) -> str | None:
         async with self._pool.acquire() as conn:
@@ -218,7 +223,7 @@ class PostgresAuditStore:
             return PurgePlan(first=first, anchor=Anchor(last["seq"], last["hash"]),
                              last_at=parse_time(last["at"]))
 
-    async def purge_through(self, anchor: Anchor) -> int:
+    async def purge_through(self, anchor: Anchor, checkpoint: str | None = None) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE")
             last = await conn.fetchrow("SELECT hash, at FROM audit_record WHERE seq = $1",
@@ -231,6 +236,10 @@ class PostgresAuditStore:
                 "INSERT INTO audit_anchor (id, seq, hash, last_at, purged_at) "
                 "VALUES (1, $1, $2, $3, now()) ON CONFLICT (id) DO UPDATE SET seq = $1, "
                 "hash = $2, last_at = $3, purged_at = now()", anchor.seq, anchor.hash, last["at"])
+            if checkpoint is not None:
+                await conn.execute("INSERT INTO audit_purge (seq, checkpoint) VALUES ($1, $2) "
+                                   "ON CONFLICT (seq) DO UPDATE SET checkpoint = $2",
+                                   anchor.seq, checkpoint)
             await conn.execute("DELETE FROM audit_citizen WHERE seq <= $1", anchor.seq)
             status = await conn.execute("DELETE FROM audit_record WHERE seq <= $1", anchor.seq)
             return int(cast(str, status).split()[-1])

@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS audit_head (
 CREATE TABLE IF NOT EXISTS audit_anchor (
     id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL,
     last_at TEXT NOT NULL, purged_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_purge (seq INTEGER PRIMARY KEY, checkpoint TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_identity (
     id INTEGER PRIMARY KEY CHECK (id = 1), db_id TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS audit_record_append_only BEFORE UPDATE ON audit_record
@@ -173,13 +174,18 @@ class SqliteAuditStore:
         conn = self._conn
         head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         anchor = conn.execute("SELECT seq, hash FROM audit_anchor WHERE id = 1").fetchone()
+        identity = note = None
         try:
             identity = conn.execute("SELECT db_id FROM audit_identity WHERE id = 1").fetchone()
-        except sqlite3.OperationalError:  # a database from before identities (or one gutted)
-            identity = None
+            if anchor:
+                note = conn.execute("SELECT checkpoint FROM audit_purge WHERE seq = ?",
+                                    (anchor[0],)).fetchone()
+        except sqlite3.OperationalError:  # a database from before checkpoints (or one gutted)
+            pass
         return ChainState(identity=identity[0] if identity else "",
                           head=Anchor(*head) if head else Anchor(0, "missing"),
-                          anchor=Anchor(*anchor) if anchor else Anchor())
+                          anchor=Anchor(*anchor) if anchor else Anchor(),
+                          anchor_checkpoint=note[0] if note else None)
 
     async def hash_at(self, seq: int) -> str | None:
         row = await self._run(lambda: self._conn.execute(
@@ -206,10 +212,10 @@ class SqliteAuditStore:
         (first,) = conn.execute("SELECT MIN(seq) FROM audit_record").fetchone()
         return PurgePlan(first=first, anchor=Anchor(last[0], last[1]), last_at=parse_time(last[2]))
 
-    async def purge_through(self, anchor: Anchor) -> int:
-        return await self._run(self._write, lambda: self._purge(anchor))
+    async def purge_through(self, anchor: Anchor, checkpoint: str | None = None) -> int:
+        return await self._run(self._write, lambda: self._purge(anchor, checkpoint))
 
-    def _purge(self, anchor: Anchor) -> int:
+    def _purge(self, anchor: Anchor, checkpoint: str | None) -> int:
         conn = self._conn
         last = conn.execute("SELECT hash, at FROM audit_record WHERE seq = ?",
                             (anchor.seq,)).fetchone()
@@ -220,6 +226,9 @@ class SqliteAuditStore:
         conn.execute("INSERT OR REPLACE INTO audit_anchor (id, seq, hash, last_at, purged_at) "
                      "VALUES (1, ?, ?, ?, ?)",
                      (anchor.seq, anchor.hash, last[1], format_time(dt.datetime.now(dt.UTC))))
+        if checkpoint is not None:
+            conn.execute("INSERT OR REPLACE INTO audit_purge (seq, checkpoint) VALUES (?, ?)",
+                         (anchor.seq, checkpoint))
         conn.execute("DELETE FROM audit_citizen WHERE seq <= ?", (anchor.seq,))
         return conn.execute("DELETE FROM audit_record WHERE seq <= ?", (anchor.seq,)).rowcount
 

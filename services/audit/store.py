@@ -90,9 +90,10 @@ class ChainStore(AuditStore, Protocol):
         """What :meth:`purge_older_than` would drop, without dropping it."""
         ...
 
-    async def purge_through(self, anchor: Anchor) -> int:
+    async def purge_through(self, anchor: Anchor, checkpoint: str | None = None) -> int:
         """Drop records up to ``anchor.seq``, refusing if that record's hash is not
-        ``anchor.hash``; 0 when they are already gone."""
+        ``anchor.hash``; 0 when they are already gone. ``checkpoint``, the signed purge
+        line, is kept with the anchor in the same transaction."""
         ...
 
 

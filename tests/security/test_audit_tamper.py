@@ -27,8 +27,11 @@ from gateway.app import create_app
 from gateway.cli import main
 from services.audit import (
     DEFAULT_RETENTION,
+    Anchor,
     AuditEntry,
+    ChainState,
     ChainStore,
+    Checkpoint,
     Checkpointer,
     FileWitness,
     VerifyResult,
@@ -38,6 +41,8 @@ from services.audit import (
     open_witness,
     verify_audit,
 )
+from services.audit.record import format_time
+from services.audit.witness import PurgeNote, Tail
 from tests.gateway.harness import settings
 from tests.schema.test_query import _centres
 from tests.services.audit import conftest as audit_conftest
@@ -424,3 +429,39 @@ async def test_a_cancelled_checkpoint_leaves_no_lock_behind(tmp_path: Path) -> N
         assert result.ok
     finally:
         await store.aclose()
+
+
+async def test_replicas_with_their_own_witnesses_accept_each_others_signed_purges(
+    signed: Signed, backend: Backend, tmp_path: Path
+) -> None:
+    """Replica B purges (signed into B's witness and kept with the anchor); replica A,
+    whose witness never saw it, still signs on, and verify against A's witness is ok."""
+    key = load_signing_key(signed.key_file)
+    replica_b = Checkpointer(signed.store, key, FileWitness(tmp_path / "witness-b.jsonl"))
+    old = dt.datetime(2020, 1, 1, tzinfo=UTC)
+    await fill(signed.store, 3, at=old)
+    await fill(signed.store, 2)
+    await signed.checkpointer.checkpoint()
+    assert await replica_b.purge_expired() == 3
+    await fill(signed.store, 1)
+    assert await signed.checkpointer.checkpoint() is not None, signed.checkpointer.refused
+    assert (await signed.verify()).ok
+    assert (await verify_audit(signed.url, replica_b.witness)).ok
+    # The note kept with the anchor is no free pass: one signed by another key does not count.
+    (fourth,), _ = await signed.store.query(None, first=1)
+    state = await signed.store.state()
+    rogue = Checkpoint.of(ChainState(state.identity, state.head, Anchor(fourth.seq, fourth.hash)),
+                          kind="purge", tail=Tail(None, _discard), key=Ed25519PrivateKey.generate(),
+                          now=dt.datetime.now(UTC),
+                          purge=PurgeNote(4, 4, format_time(old), format_time(old)))
+    await backend.execute(
+        "DELETE FROM audit_citizen WHERE seq <= 4", "DELETE FROM audit_record WHERE seq <= 4",
+        f"UPDATE audit_anchor SET seq = 4, hash = '{fourth.hash}'",
+        f"INSERT INTO audit_purge (seq, checkpoint) VALUES (4, '{rogue.line()}')")
+    result = await signed.verify()
+    assert not result.ok and kinds(result) == {"purged"}
+    assert await signed.checkpointer.checkpoint() is None
+
+
+async def _discard(_: str) -> None:
+    """A tail that stores nothing: the rogue checkpoint goes only into the database."""
