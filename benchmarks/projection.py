@@ -21,6 +21,8 @@ import datetime as dt
 import json
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -136,8 +138,8 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
     settings: GatewaySettings = demo_settings_for(
         {c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)},
         f"http://127.0.0.1:{base + 100}", state, port=base + 1)
-    url = f"sqlite:///{state / f'projection-{uuid.uuid4().hex[:6]}.sqlite'}" if engine == "sqlite" \
-        else f"{POSTGRES}?schema=bench_{uuid.uuid4().hex[:8]}"
+    url = f"{POSTGRES}?schema=bench_{uuid.uuid4().hex[:8]}" if engine == "postgresql" \
+        else f"{engine}:///{state / f'projection-{uuid.uuid4().hex[:6]}.{engine}'}"
     store = await open_projection_store(url, STORED)
     config = ProjectionSettings(enabled=True, timeout_seconds=300)
     feeds = build_feeds(settings.centres, policy=feed_policy(config))
@@ -196,20 +198,34 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--matters", type=int, default=100_000)
-    parser.add_argument("--engine", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--engine", action="append", choices=["duckdb", "sqlite", "postgresql"])
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--live", action="store_true", help="time the live path once for comparison")
     parser.add_argument("--lag-changes", type=int, default=200)
+    parser.add_argument("--child", nargs=3, metavar=("BASE", "STATE", "SKIP"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    engines = args.engine or ["sqlite"]
+    engines = args.engine or ["duckdb"]
+    if args.child:  # one engine in a process of its own: its peak RSS is the load's alone
+        base, state, skip = int(args.child[0]), Path(args.child[1]), int(args.child[2])
+        result = asyncio.run(run_engine(engines[0], args.matters, base, state, args.runs, args.live,
+                                        args.lag_changes, skip))
+        print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
+        return
     base = free_base_port()
     out: dict[str, Any] = {"matters": args.matters, "at": dt.datetime.now(CST).isoformat(timespec="seconds"),
                            "cpus": os.cpu_count(), "engines": []}
     with tempfile.TemporaryDirectory() as tmp, sandbox(base, Path(tmp), 0, args.matters):
         for i, engine in enumerate(engines):
             skip = i * args.lag_changes // len(MOVES)  # each engine moves records of its own
-            result = asyncio.run(run_engine(engine, args.matters, base, Path(tmp), args.runs, args.live,
-                                            args.lag_changes, skip))
+            cmd = [sys.executable, "-m", "benchmarks.projection", "--matters", str(args.matters), "--engine", engine,
+                   "--runs", str(args.runs), "--lag-changes", str(args.lag_changes),
+                   "--child", str(base), tmp, str(skip), *(["--live"] if args.live else [])]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                                  env={**os.environ, "ONEDOOR_LOGGING__LEVEL": "WARNING"})
+            lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+            if not lines:
+                raise SystemExit(f"{engine} failed:\n{done.stderr[-3000:]}")
+            result = json.loads(lines[-1].removeprefix("RESULT "))
             print(json.dumps(result, ensure_ascii=False), flush=True)
             out["engines"].append(result)
     RESULTS.mkdir(exist_ok=True)

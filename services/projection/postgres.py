@@ -21,6 +21,8 @@ from .store import CellQuery, CellRow, Watermark
 
 __all__ = ["PostgresProjection"]
 
+_BULK = 200  # rows from which a batch is copied
+
 
 class PostgresProjection:
     engine = "postgresql"
@@ -56,9 +58,19 @@ class PostgresProjection:
         return store
 
     async def upsert(self, rows: Sequence[ProjectionRow]) -> None:
-        if rows:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await conn.executemany(self._sql.upsert, [self._sql.values_of(r) for r in rows])
+        """A few rows as parameters; a large batch through ``COPY`` into a temporary table,
+        then one ``INSERT … ON CONFLICT`` (an order of magnitude faster for a load)."""
+        if not rows:
+            return
+        latest = {r.key: r for r in rows}  # one INSERT may not touch a key twice
+        values = [self._sql.values_of(r) for r in latest.values()]
+        async with self._pool.acquire() as conn, conn.transaction():
+            if len(values) < _BULK:
+                await conn.executemany(self._sql.upsert, values)
+                return
+            await conn.execute("CREATE TEMP TABLE IF NOT EXISTS matter_stage (LIKE matter) ON COMMIT DELETE ROWS")
+            await conn.copy_records_to_table("matter_stage", records=values, columns=list(self._sql.columns))
+            await conn.execute(self._sql.upsert_from("matter_stage"))
 
     async def delete(self, centre: Centre, native_ids: Iterable[str]) -> int:
         ids = list(native_ids)

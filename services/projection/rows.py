@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from onedoor.deadlines import RULES, Deadline
 from onedoor.model import CST, Centre, LinkRecord, LinkRelation, MatterRecord, MatterStatus
@@ -58,6 +58,7 @@ class ProjectionRow:
     flags: Mapping[str, int]  # FLAGS → 0/1
     person: str | None  # person_key of the petitioner, petitions only
     links: tuple[LinkRecord, ...]
+    _fingerprint: str = field(default="", init=False, repr=False, compare=False)
 
     @property
     def overdue_from(self) -> dt.datetime | None:
@@ -66,17 +67,22 @@ class ProjectionRow:
         missed once its ``due`` passes — :meth:`Deadline.missed` decides exactly."""
         late = [d.due for d in self.deadlines if d.due is not None and d.missed(_FAR) is True]
         return min(late, default=None)
+
     @property
     def key(self) -> tuple[Centre, str]:
         return (self.centre, self.native_id)
 
     def fingerprint(self) -> str:
-        """Changes when anything the projection answers from changes (drift detection)."""
-        parts = [self.reference, self.kind, self.category, self.region_code, self.status.value,
-                 self.centre_status, _us(self.received_at), self.month, _us(self.closed_at),
-                 encode_deadlines(self.deadlines), self.person or "",
-                 ",".join(str(self.flags.get(f, 0)) for f in FLAGS), encode_links(self.links)]
-        return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=12).hexdigest()
+        """Changes when anything the projection answers from changes (drift detection);
+        computed once per row."""
+        if not self._fingerprint:
+            parts = [self.reference, self.kind, self.category, self.region_code, self.status.value,
+                     self.centre_status, _us(self.received_at), self.month, _us(self.closed_at),
+                     encode_deadlines(self.deadlines), self.person or "",
+                     ",".join(f"{k}={v}" for k, v in sorted(self.flags.items())), encode_links(self.links)]
+            digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=12).hexdigest()
+            object.__setattr__(self, "_fingerprint", digest)
+        return self._fingerprint
 
 
 def _us(at: dt.datetime | None) -> int | str:
@@ -85,7 +91,8 @@ def _us(at: dt.datetime | None) -> int | str:
 
 def to_us(at: dt.datetime) -> int:
     """Epoch microseconds: how every engine stores an instant (exact, comparable)."""
-    return (at - _EPOCH) // dt.timedelta(microseconds=1)
+    td = at - _EPOCH
+    return (td.days * 86_400 + td.seconds) * 1_000_000 + td.microseconds
 
 
 def from_us(us: int) -> dt.datetime:

@@ -98,6 +98,15 @@ class Statements:
                       f"AND received_at >= {mark(3)} AND received_at <= {mark(4)} AND links <> '[]'")
         self.one = f"SELECT {cols} FROM matter WHERE centre = {mark(1)} AND native_id = {mark(2)}"
 
+    def upsert_from(self, table: str) -> str:
+        """Every row of ``table`` (same columns) into ``matter``, replacing by key."""
+        if not _NAME.match(table):
+            raise ValueError("a table name")
+        cols = ", ".join(self.columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns[2:])
+        return (f"INSERT INTO matter ({cols}) SELECT {cols} FROM {table} "
+                f"ON CONFLICT (centre, native_id) DO UPDATE SET {updates}")
+
     # -- rows <-> values ----------------------------------------------------
     def values_of(self, row: ProjectionRow) -> tuple[Any, ...]:
         return (row.centre.value, row.native_id, row.reference, row.kind, row.category, row.region_code,
