@@ -83,7 +83,10 @@ async def projected_cells(store: ProjectionStore, prefix: str, span: tuple[dt.da
     (``overdue_open`` as of ``as_of``)."""
     found = await store.cells(CellQuery(prefix, span[0], span[1], child_digits(prefix), as_of))
     out = Projected({}, {}, await store.watermarks())
+    loaded = {c for c, m in out.marks.items() if m.as_of is not None}
     for cell in found:
+        if cell.centre not in loaded:  # still in its first load: reported missing, not half counted
+            continue
         key = CellKey(cell.centre, cell.category, cell.month, child_region(cell.region.ljust(12, "0"), prefix))
         out.cells.setdefault(key, Figures()).add(Figures.of(cell.counts))
         out.records[cell.centre] = out.records.get(cell.centre, 0) + int(cell.counts.get("registered", 0))
@@ -94,8 +97,11 @@ async def projected_overdue(store: ProjectionStore, prefix: str, as_of: dt.datet
     """Open matters under ``prefix`` with a deadline missed by ``as_of`` — the store narrows
     by region and by the first instant a deadline could count as missed; the deadline
     itself decides, as on the live path (:func:`schema.deadlines.overdue_of`)."""
+    loaded = {c for c, m in (await store.watermarks()).items() if m.as_of is not None}
     out = []
     for row in await store.overdue(prefix, as_of):
+        if row.centre not in loaded:
+            continue
         missed = next((d for d in row.deadlines if d.missed(as_of)), None)
         if missed is not None and missed.due is not None:
             out.append(Overdue(record_of(row), missed, missed.due, missed.days_late(as_of)))
