@@ -87,6 +87,7 @@ _LINKS: Mapping[tuple[str, str | None], tuple[LinkRelation, Centre]] = {
     ("CONFIRMED_AGREEMENT", None): (LinkRelation.CONFIRMS, Centre.MEDIATION),
     ("LEGAL_AID", None): (LinkRelation.LEGAL_AID, Centre.LEGAL_SERVICES),
     ("PRE_LITIGATION_MEDIATION", None): (LinkRelation.PRE_LITIGATION_MEDIATION, Centre.MEDIATION),
+    ("FAILED_MEDIATION", None): (LinkRelation.LITIGATED_FROM, Centre.MEDIATION),  # 调解不成起诉
     **transfer_table({Centre.MEDIATION: "MEDIATION", Centre.LEGAL_SERVICES: "LEGAL_SERVICE",
                       Centre.PETITIONS: "PETITION", Centre.GOVERNANCE: "GRID"},
                      "TRANSFER_OUT", "TRANSFER_IN", lambda system, kind: (kind, system)),

@@ -96,6 +96,7 @@ _LINKS: Mapping[tuple[str, str], tuple[LinkRelation, Centre]] = {
     ("COURT", "JUDICIAL_CONFIRMATION"): (LinkRelation.CONFIRMED_BY, Centre.LITIGATION),
     ("XF", "ESCALATED"): (LinkRelation.ESCALATED_TO, Centre.PETITIONS),
     ("COURT", "PRE_LITIGATION"): (LinkRelation.PRE_LITIGATION_OF, Centre.LITIGATION),
+    ("COURT", "LAWSUIT"): (LinkRelation.LITIGATED_AS, Centre.LITIGATION),  # 调解不成起诉
     # transfers (转办/交办): the other centre as this one names it, then out / in
     **transfer_table({Centre.LEGAL_SERVICES: "FLFW", Centre.PETITIONS: "XF", Centre.LITIGATION: "COURT",
                       Centre.GOVERNANCE: "GRID"}, "TRANSFER_OUT", "TRANSFER_IN", lambda s, r: (s, r)),

@@ -64,6 +64,8 @@ class LinkRelation(Enum):
     CONFIRMS = "CONFIRMS"
     ESCALATED_TO = "ESCALATED_TO"  # failed mediation / grid event → petition (纠纷转信访)
     ESCALATED_FROM = "ESCALATED_FROM"
+    LITIGATED_AS = "LITIGATED_AS"  # failed mediation → the lawsuit filed after it (调解不成起诉)
+    LITIGATED_FROM = "LITIGATED_FROM"
     LEGAL_AID_FOR = "LEGAL_AID_FOR"  # legal aid → the court case it supports
     LEGAL_AID = "LEGAL_AID"
     PRE_LITIGATION_MEDIATION = "PRE_LITIGATION_MEDIATION"  # court case → 诉前调解 at mediation

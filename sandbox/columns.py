@@ -22,7 +22,7 @@ from onedoor.model import CATEGORIES
 from sandbox.lifecycle import DAY, SUB_WEIGHTS, plan, status_of
 from sandbox.people import Citizens, village_table
 
-__all__ = ["STORIES", "Columns", "build_columns"]
+__all__ = ["LAWSUIT", "STORIES", "Columns", "build_columns"]
 
 I64 = npt.NDArray[np.int64]
 MED, LEG, PET, LIT, GOV = range(5)
@@ -35,6 +35,10 @@ STORIES: tuple[tuple[int, int, bool, int, int, int, int, str, float, float], ...
     (MED, LIT, True, -1, 3, -1, -1, "acc", 0.5, 3.0),  # pre-litigation mediation
     (GOV, PET, False, -1, -1, 0, -1, "recv", 5.0, 30.0),  # grid event → petition
 )
+# 调解不成起诉: not generated as a pair but found afterwards (a failed mediation and the same citizen's
+# later first-instance civil case); side 0 = the mediation, 1 = the court case. Rare by construction.
+LAWSUIT = len(STORIES)
+_LAWSUIT_WITHIN = 365 * DAY
 _LEGAL_PREFIX_RANK = np.array([4, 1, 2, 3, 0])  # ZX FY GZ JZ AZ in string order
 
 
@@ -118,8 +122,31 @@ def build_columns(rng: np.random.Generator, people: Citizens, n: int, now: int) 
             idx = np.flatnonzero((centre == c) & (is_second == phase))
             p = plan(c, recv[idx], sub[idx], cat[idx], u[idx], forced[idx].astype(np.int8))
             acc[idx], end[idx], due[idx], alt[idx] = p.acc, p.end, p.due, p.alt
-    return _finish(rng, people, now, centre, citizen, other, cat, sub, recv, acc, end, due,
+    cols = _finish(rng, people, now, centre, citizen, other, cat, sub, recv, acc, end, due,
                    alt.astype(bool), u, story, pairs)
+    _link_lawsuits(cols)
+    return cols
+
+
+def _link_lawsuits(cols: Columns) -> None:
+    """调解不成起诉: a terminated mediation (ZZ) and a first-instance civil case (民初) that the same
+    citizen filed within a year after it, neither already in a story, are one dispute that went
+    on to court; they point at each other (and the case takes the mediation's category)."""
+    med = np.arange(cols.starts[MED], cols.starts[MED + 1])
+    med = med[(cols.status[med] == 6) & (cols.link[med] < 0) & (cols.closed[med] >= 0)]
+    lit = np.arange(cols.starts[LIT], cols.starts[LIT + 1])
+    lit = lit[(cols.sub[lit] == 0) & (cols.link[lit] < 0)]
+    filed: dict[int, list[int]] = {}
+    for row in lit.tolist():
+        filed.setdefault(int(cols.citizen[row]), []).append(row)
+    for m in med.tolist():
+        for row in filed.get(int(cols.citizen[m]), ()):
+            if cols.link[row] < 0 and 0 < cols.recv[row] - cols.closed[m] <= _LAWSUIT_WITHIN:
+                cols.link[m], cols.link[row] = row, m
+                cols.story[m] = cols.story[row] = LAWSUIT
+                cols.side[m], cols.side[row] = 0, 1
+                cols.category[row] = cols.category[m]
+                break
 
 
 def _finish(rng: np.random.Generator, people: Citizens, now: int, centre: I64, citizen: I64,

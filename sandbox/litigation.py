@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from onedoor.model import CATEGORIES, Centre
 from sandbox import intake, summaries
+from sandbox.columns import LAWSUIT
 from sandbox.common import BadRequest, codes, counter_party, int_param, step_times, title
 from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import CASE_TYPES, STATUSES
@@ -32,7 +33,8 @@ _ROLES = (("PLAINTIFF", "DEFENDANT"), ("APPELLANT", "APPELLEE"), ("APPLICANT", "
           ("PLAINTIFF", "DEFENDANT"), ("APPLICANT", "APPLICANT"))
 _FINAL = {"MEDIATED": "调解结案", "JUDGED": "判决/裁定", "CLOSED": "结案", "WITHDRAWN": "撤诉",
           "DISMISSED": "驳回"}
-_RELATED = {(1, 1): "CONFIRMED_AGREEMENT", (3, 1): "LEGAL_AID", (4, 1): "PRE_LITIGATION_MEDIATION"}
+_RELATED = {(1, 1): "CONFIRMED_AGREEMENT", (3, 1): "LEGAL_AID", (4, 1): "PRE_LITIGATION_MEDIATION",
+            (LAWSUIT, 1): "FAILED_MEDIATION"}
 
 
 class TokenBucket:

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from onedoor.model import CATEGORIES, CST, Centre
 from sandbox import intake, summaries
+from sandbox.columns import LAWSUIT
 from sandbox.common import BadRequest, codes, counter_party, csv, int_param, step_times, title
 from sandbox.control import drop_half, is_partial
 from sandbox.lifecycle import STATUSES
@@ -31,7 +32,7 @@ _FMT = "%Y-%m-%d %H:%M:%S"
 _DISPUTE_CODES = tuple(f"{i + 1:02d}" for i in range(len(CATEGORIES)))
 _RELATED = {  # (story, side) -> (system, relation)
     (0, 1): ("GRID", "SOURCE_EVENT"), (1, 0): ("COURT", "JUDICIAL_CONFIRMATION"),
-    (2, 0): ("XF", "ESCALATED"), (4, 0): ("COURT", "PRE_LITIGATION"),
+    (2, 0): ("XF", "ESCALATED"), (4, 0): ("COURT", "PRE_LITIGATION"), (LAWSUIT, 0): ("COURT", "LAWSUIT"),
 }
 
 

@@ -79,6 +79,12 @@ class LinkRelation(Enum):
     LEGAL_AID = strawberry.enum_value(
         "LEGAL_AID", description="本案受援的法律援助 / the legal aid received in this case"
     )
+    LITIGATED_AS = strawberry.enum_value(
+        "LITIGATED_AS", description="调解不成，当事人起诉的案件 / the lawsuit filed after this mediation failed"
+    )
+    LITIGATED_FROM = strawberry.enum_value(
+        "LITIGATED_FROM", description="起诉前调解未成的案件 / the failed mediation this lawsuit followed"
+    )
     PRE_LITIGATION_MEDIATION = strawberry.enum_value(
         "PRE_LITIGATION_MEDIATION", description="诉前调解 / the pre-litigation mediation of this case"
     )

@@ -32,7 +32,7 @@ from .scopes import requires_scopes
 
 __all__ = ["EscalationChain", "EscalationStep", "OverdueItem", "OverdueQuery"]
 
-_FOLLOW = (LinkRelation.REFERRED_TO, LinkRelation.ESCALATED_TO, LinkRelation.CONFIRMED_BY)
+_FOLLOW = (LinkRelation.REFERRED_TO, LinkRelation.ESCALATED_TO, LinkRelation.LITIGATED_AS, LinkRelation.CONFIRMED_BY)
 
 
 @strawberry.type(description="超期事项（不含个人信息） / an overdue matter (no personal data)")
@@ -198,3 +198,4 @@ class OverdueQuery:
                 days=(chain[-1].received_at - chain[0].received_at).days))
         out.sort(key=lambda c: (c.steps[0].received_at, c.steps[0].reference))
         return out
+

@@ -281,3 +281,13 @@ async def test_add_link_to_an_unknown_record_is_a_bad_response(centre: Centre) -
         await connector.aclose()  # type: ignore[attr-defined]
     assert len(recorder.writes) == 1  # an answer, not a failure: nothing to retry
 
+
+
+def test_a_lawsuit_after_a_failed_mediation_has_its_own_relation() -> None:
+    """调解不成起诉 is neither an escalation to a petition nor a judicial confirmation."""
+    number = "（2025）青2301民初9号"
+    sued = _mediation([{"system": "COURT", "refNo": number, "relation": "LAWSUIT"}])
+    assert sued.links == (LinkRecord(LinkRelation.LITIGATED_AS, Centre.LITIGATION, number),)
+    assert _court([{"kind": "FAILED_MEDIATION", "ref": "TJ1"}]).links == (
+        LinkRecord(LinkRelation.LITIGATED_FROM, Centre.MEDIATION, "TJ1"),)
+    assert mediation.related_entry(sued.links[0]) == {"system": "COURT", "refNo": number, "relation": "LAWSUIT"}

@@ -10,7 +10,7 @@ import pytest
 from onedoor.identifiers import normalise_resident_id
 from onedoor.model import CST, Centre
 from onedoor.periods import last_day
-from sandbox.columns import STORIES
+from sandbox.columns import LAWSUIT, STORIES
 from sandbox.lifecycle import CASE_TYPES, STATUSES
 from sandbox.mediation import render_case
 from sandbox.world import CENTRES, World
@@ -99,16 +99,19 @@ def test_links_are_symmetric_and_follow_the_stories(world: World) -> None:
     assert len(linked) > 1000
     assert (cols.link[cols.link[linked]] == linked).all()
     assert (cols.citizen[cols.link[linked]] == cols.citizen[linked]).all()
-    assert set(cols.story[linked].tolist()) == set(range(len(STORIES)))
-    for row in linked[:400]:
+    assert set(cols.story[linked].tolist()) == set(range(len(STORIES))) | {LAWSUIT}
+    lawsuits = np.flatnonzero(cols.story == LAWSUIT)
+    for row in [*linked[:400], *lawsuits]:
         m = world.matter(int(row))
-        story = STORIES[m.story]
+        story = (0, 3) if m.story == LAWSUIT else STORIES[m.story]  # 调解不成起诉: mediation → court
         assert CENTRES.index(m.centre) == story[m.side]
         partner = world.matter(m.partner_row or 0)
         assert partner.partner_id == m.native_id
-        if m.story in (1, 2) and m.side == 0:  # agreement / failure precedes the next step
+        if m.story in (1, 2, LAWSUIT) and m.side == 0:  # agreement / failure precedes the next step
             assert m.status == ("AJSL" if m.story == 1 else "ZZ")
             assert m.closed is not None and m.closed <= partner.received
+        if m.story == LAWSUIT:
+            assert m.category == partner.category and (m.side == 0 or CASE_TYPES[m.sub] == "民初")
 
 
 def test_most_sampled_citizens_span_three_centres(world: World) -> None:
