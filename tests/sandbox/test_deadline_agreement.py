@@ -13,14 +13,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pytest
 import pytest_asyncio
 
 from connectors.base import Connector
 from connectors.registry import build_connectors
 from connectors.settings import demo_settings
-from onedoor.model import Centre
+from onedoor.model import CST, Centre
 from policy.principal import Principal
+from sandbox.lifecycle import CASE_TYPES
+from sandbox.people import village_table
 from sandbox.runner import Sandbox
 from schema import RequestContext, build_schema
 from schema.loaders import Loaders
@@ -220,3 +223,29 @@ async def test_each_matter_lists_its_deadlines_and_overdue_is_any_of_them_missed
                      "LEGAL_AID_ASSIGNMENT", "MEDIATION", "LITIGATION", "GRID_DISPATCH"}
     assert all(d["statute"] and (d["metOn"] is None or d["metOn"] >= d["runsFrom"])
                for n in nodes for d in n["deadlines"])
+
+
+async def test_statistics_equal_the_figures_recomputed_from_the_world(gateway: Gateway, sb: Sandbox) -> None:
+    """Independent of schema.kpi: registered and 超期未结 for every centre, and the mediation figures
+    (one dispute, one mediation; closed on time), counted straight from the sandbox's columns."""
+    world, cols = sb.world, sb.world.cols
+    codes = np.array([c.startswith("6323") for c in village_table()[0]])
+    low = int(dt.datetime(2024, 7, 1, tzinfo=CST).timestamp())
+    high = int(dt.datetime(2025, 3, 31, 23, 59, 59, tzinfo=CST).timestamp())
+    figures = {g["centre"]: g["figures"]
+               for g in (await gateway.run(STATISTICS, push=False))["statistics"]["groups"]}
+    cohort = {}
+    for centre in Centre:
+        span = world.rows(centre)
+        rows = np.arange(span.start, span.stop)
+        rows = rows[codes[cols.village[rows]] & (cols.recv[rows] >= low) & (cols.recv[rows] <= high)]
+        cohort[centre] = rows
+        assert figures[centre.name]["registered"] == len(rows), centre
+        assert figures[centre.name]["overdueOpen"] == int(((cols.closed[rows] < 0) & cols.overdue[rows]).sum()), centre
+    med, lit = cohort[Centre.MEDIATION], cohort[Centre.LITIGATION]
+    pre = lit[(cols.sub[lit] == CASE_TYPES.index("诉前调")) & (cols.acc[lit] >= 0)]
+    unlinked = pre[~((cols.story[pre] == 4) & (cols.side[pre] == 1))]
+    assert figures["MEDIATION"]["mediations"] + figures["LITIGATION"]["mediations"] == len(med) + len(unlinked)
+    assert len(unlinked) < len(pre)  # the linked 诉前调 cases were there, and were not counted twice
+    on_time = ((cols.closed[med] >= 0) & ~cols.overdue[med]).sum()
+    assert figures["MEDIATION"]["closedOnTime"] == int(on_time)
