@@ -12,7 +12,8 @@ link to a matter the request has already seen costs no backend call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from aiodataloader import DataLoader
 
@@ -23,24 +24,44 @@ from onedoor.model import Centre, MatterRecord, ResidentRecord
 __all__ = ["Loaders"]
 
 _BATCH_LIMITS: Mapping[Centre, int] = {c: info.batch_limit for c, info in CENTRES.items()}
+V = TypeVar("V")
+
+
+class _OnFirstUse(dict[Centre, DataLoader[str, V]]):
+    """A centre's loader, made when first asked for (a request that reads two
+    centres builds two loaders, not eleven; a context is forked per operation,
+    so most were never used). A centre without a connector is a KeyError."""
+
+    def __init__(self, make: Callable[[Centre], DataLoader[str, V]]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, centre: Centre) -> DataLoader[str, V]:
+        loader = self[centre] = self._make(centre)
+        return loader
 
 
 class Loaders:
     def __init__(self, connectors: Mapping[Centre, Connector]) -> None:
         self._connectors = connectors
         self.centres_called: set[Centre] = set()
-        self.by_id: dict[Centre, DataLoader[str, MatterRecord | None]] = {}
-        self.by_citizen: dict[Centre, DataLoader[str, list[MatterRecord]]] = {}
-        for centre, connector in connectors.items():
-            limit = _BATCH_LIMITS.get(centre, 50)
-            self.by_id[centre] = DataLoader(
-                self._by_id_fn(connector), max_batch_size=limit, get_cache_key=str
-            )
-            self.by_citizen[centre] = DataLoader(
-                self._by_citizen_fn(connector), max_batch_size=limit, get_cache_key=str
-            )
+        self.by_id: dict[Centre, DataLoader[str, MatterRecord | None]] = _OnFirstUse(
+            lambda centre: DataLoader(self._by_id_fn(connectors[centre]),
+                                      max_batch_size=_BATCH_LIMITS.get(centre, 50),
+                                      get_cache_key=str))
+        self.by_citizen: dict[Centre, DataLoader[str, list[MatterRecord]]] = _OnFirstUse(
+            lambda centre: DataLoader(self._by_citizen_fn(connectors[centre]),
+                                      max_batch_size=_BATCH_LIMITS.get(centre, 50),
+                                      get_cache_key=str))
         self._prefetched: dict[tuple[Centre, str], asyncio.Future[list[MatterRecord]]] = {}
-        self.residents = DataLoader(self._residents, max_batch_size=100, get_cache_key=str)
+        self._residents_loader: DataLoader[str, ResidentRecord | None] | None = None
+
+    @property
+    def residents(self) -> DataLoader[str, ResidentRecord | None]:
+        if self._residents_loader is None:
+            self._residents_loader = DataLoader(self._residents, max_batch_size=100,
+                                                get_cache_key=str)
+        return self._residents_loader
 
     def _by_id_fn(self, connector: Connector):  # type: ignore[no-untyped-def]
         async def load(keys: Sequence[str]) -> list[MatterRecord | None]:
