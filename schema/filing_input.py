@@ -26,6 +26,7 @@ from .errors import bad_input
 __all__ = ["AttachmentInput", "Channel", "PartyInput", "SubmitMatterInput", "to_filing"]
 
 MAX_NAME, MAX_TITLE, MAX_DESCRIPTION = 50, 100, 2000
+MAX_ADDRESS = 200  # the longest real postal addresses are well under this
 MAX_PARTIES, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES = 10, 10, 20 * 1024 * 1024
 _PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 
@@ -93,6 +94,7 @@ class _Errors:
 
 def _party(p: PartyInput, field: str, role: str, errors: _Errors, *, id_required: bool) -> PartyRecord:
     errors.text(p.name, f"{field}.name", "姓名", MAX_NAME, required=True)
+    errors.text(p.address, f"{field}.address", "住址", MAX_ADDRESS, required=False)
     id_number = None
     if p.id_number is not None or id_required:
         try:

@@ -72,7 +72,7 @@ def unauthenticated(message: str) -> GraphQLError:
 
 class OperationGate(SchemaExtension):
     def __init__(self, *, reject_anonymous: bool, persisted: PersistedQueries | None,
-                 max_string_chars: int = 2000) -> None:
+                 max_string_chars: int = 10_000) -> None:
         self.reject_anonymous = reject_anonymous
         self.persisted = persisted
         self.max_string_chars = max_string_chars

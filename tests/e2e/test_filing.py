@@ -146,6 +146,8 @@ BAD = [
     ({"applicants": [{"name": "张三", "idNumber": "110105194912310021"}]}, "input.applicants[0].idNumber",
      "checksum"),
     ({"applicants": [{"name": "张三"}]}, "input.applicants[0].idNumber", "missing"),
+    ({"applicants": [{"name": "张三", "idNumber": make_resident_id("632322", dt.date(1975, 3, 9), 99),
+                      "address": "路" * 201}]}, "input.applicants[0].address", "too_long"),
     ({"applicants": []}, "input.applicants", "missing"),
     ({"regionCode": "999999"}, "input.regionCode", "unknown"),
     ({"regionCode": "63-23"}, "input.regionCode", "format"),
