@@ -109,6 +109,11 @@ class LimitsSettings(_Strict):
     max_root_fields: int = Field(default=10, ge=1)
     max_cost: int = Field(default=20000, ge=10)
     max_batch: int = Field(default=10, ge=1)
+    # A request whose headers are not all in by then is closed (slowloris).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # A backstop for every string argument and input field, above each field's own
+    # limit (a description's 2,000, an address's 200), which names the field.
+    max_string_chars: int = Field(default=10_000, ge=64)
 
 
 class PersistedQueriesSettings(_Strict):
@@ -137,6 +142,10 @@ class GatewaySettings(BaseSettings):
     # Serve as an Apollo Federation v2 subgraph (_service, _entities, @key) for a supergraph router.
     subgraph: bool = False
     state_dir: Path = Path(".onedoor")
+    # Operators' listener: with a port, /metrics and /readyz answer only there
+    # (bound to admin_host, loopback unless changed) and not on the public port.
+    admin_port: int | None = Field(default=None, ge=1, le=65535)
+    admin_host: str = "127.0.0.1"
     auth: AuthSettings = AuthSettings()
     audit: AuditSettings = AuditSettings()
     submissions: SubmissionsSettings = SubmissionsSettings()
