@@ -13,12 +13,12 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from onedoor import deadlines, periods
 from onedoor.identifiers import InvalidIdentifier, normalise_resident_id
@@ -381,7 +381,10 @@ def json_body(centre: Centre, response: httpx.Response) -> Any:
     """The decoded JSON body, or :class:`CentreBadResponse` (never the body itself)."""
     expect_status(centre, response)
     try:
-        return json.loads(response.content)
+        # orjson: a third of the standard decoder's time on a 100-record page
+        # (the largest single cost of a caseload request, profiled). Stricter
+        # too: NaN, Infinity and lone surrogates are invalid JSON, refused.
+        return orjson.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CentreBadResponse(
             centre, http_status=response.status_code, detail=f"invalid JSON: {type(exc).__name__}"
