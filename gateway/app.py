@@ -32,7 +32,13 @@ from services.filing import FilingService, Reconciler, SubmissionStore, open_sub
 from .checkpoints import open_checkpointer
 from .graphiql import graphiql_mount
 from .graphql_app import OneDoorGraphQL
-from .middleware import Authenticator, AuthMiddleware, BodyLimitMiddleware, RequestIdMiddleware
+from .middleware import (
+    AdminListener,
+    Authenticator,
+    AuthMiddleware,
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+)
 from .operation.audit import AuditTrail
 from .operation.errors import ErrorHygiene
 from .operation.gate import OperationGate
@@ -93,10 +99,12 @@ def create_app(
     documents = DocumentCache()  # parsed and validated once per worker, by query text
     persisted = PersistedQueries.from_settings(settings.persisted_queries)
     extensions: list[ExtensionFactory] = [
-        # First: every later stage sees the fresh context and what the gate decided.
-        lambda: OperationGate(reject_anonymous=settings.auth.reject_anonymous, persisted=persisted),
-        telemetry.extension,
+        # Outermost: whatever goes wrong in any later stage leaves masked, with a code.
         ErrorHygiene,
+        # Then the gate: every later stage sees the fresh context and what it decided.
+        lambda: OperationGate(reject_anonymous=settings.auth.reject_anonymous, persisted=persisted,
+                              max_string_chars=settings.limits.max_string_chars),
+        telemetry.extension,
         lambda: OperationLimits(settings.limits, documents),
         lambda: AuditTrail(holder),
     ]
@@ -199,6 +207,8 @@ def create_app(
             *([graphiql_mount()] if settings.introspection else []),  # the IDE's assets, no CDN
         ],
         middleware=[
+            Middleware(AdminListener, admin_port=settings.admin_port,
+                       admin_paths=frozenset({telemetry.settings.metrics_path, "/readyz"})),
             *telemetry.outer_middleware(),
             Middleware(RequestIdMiddleware),
             *telemetry.middleware(),

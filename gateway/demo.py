@@ -26,6 +26,7 @@ from onedoor.model import Centre
 from policy.personas import DEMO_AUDIENCE, PERSONAS, persona_claims
 
 from .runtime import build_gateway
+from .server import header_timeout_protocol
 from .settings import AuditSettings, AuthSettings, GatewaySettings, IssuerSettings
 
 __all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_samples", "demo_settings_for",
@@ -130,8 +131,9 @@ async def run_demo(
         (state_dir / _STATE_FILE).write_text(json.dumps({"issuer": sb.idp_url, "port": port,
                                                          "samples": samples}))
         app = build_gateway(settings)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="on"))
+        server = uvicorn.Server(uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+            http=header_timeout_protocol(settings.limits.header_timeout_seconds)))
         # Callbacks wait for the centre's next status change, by when the gateway listens.
         hooks = await register_webhooks(sb.urls, f"http://127.0.0.1:{port}", WEBHOOK_CENTRES)
         print(f"OneDoor demo — GraphiQL: http://127.0.0.1:{port}/graphql")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from graphql import GraphQLError
 
 from connectors.base import Connector
+from onedoor.centres import CENTRES
 from onedoor.model import CST, Centre, MatterRecord
 from policy.principal import Principal
 from services.audit import AuditStore, Decision
@@ -28,13 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["CENTRE_SCOPES", "RequestContext"]
 
 # The scope that lets a caller read each centre's matters.
-CENTRE_SCOPES: Mapping[Centre, str] = {
-    Centre.MEDIATION: "mediation:read",
-    Centre.LEGAL_SERVICES: "legal:read",
-    Centre.PETITIONS: "petitions:read",
-    Centre.LITIGATION: "litigation:read",
-    Centre.GOVERNANCE: "governance:read",
-}
+CENTRE_SCOPES: Mapping[Centre, str] = {c: info.read_scope for c, info in CENTRES.items()}
 
 
 @dataclass

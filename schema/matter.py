@@ -23,7 +23,7 @@ from policy.disclosure import Access, Kind, Protections
 
 from .deadlines import day_count
 from .disclosed import personal_data
-from .enums import Centre, LinkRelation, MatterStatus
+from .enums import Centre, LinkRelation, MatterStatus, PetitionChannel, PetitionType
 from .errors import centre_error
 from .region import Region
 from .scopes import type_scopes
@@ -245,10 +245,8 @@ class LegalServiceRequest(Matter):
     directives=type_scopes("petitions:read"),
 )
 class Petition(Matter):
-    channel: str | None = strawberry.field(description="信访形式（网上、来信、来电、传真、走访） / channel")
-    petition_type: str | None = strawberry.field(
-        description="类别（建议意见、检举控告、申诉求决） / petition type"
-    )
+    channel: PetitionChannel | None = strawberry.field(description="信访形式 / channel")
+    petition_type: PetitionType | None = strawberry.field(description="类别 / petition type")
     acceptance_due_at: dt.datetime | None = strawberry.field(
         description="转送交办期限：登记后15日（条例第22条） / accept-or-forward deadline"
     )

@@ -14,7 +14,8 @@ for the audit stage.
 
 from __future__ import annotations
 
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from onedoor import deadlines
 from onedoor.model import MatterRecord, PartyRecord
@@ -22,7 +23,7 @@ from policy.disclosure import Access, Protections, access, protections_of
 from services.audit import Decision
 
 from .context import RequestContext
-from .enums import Centre, MatterStatus
+from .enums import Centre, MatterStatus, PetitionChannel, PetitionType
 from .ids import encode_id
 from .matter import MATTER_TYPES, Matter, MatterEvent, Party
 from .matter import PartyKind as SchemaPartyKind
@@ -91,7 +92,20 @@ def present(record: MatterRecord, ctx: RequestContext) -> Matter:
         specific["case_number"] = record.reference
     if cls.__name__ == "LegalServiceRequest" and not specific["service_type"]:
         specific["service_type"] = "OTHER"
+    if cls.__name__ == "Petition":
+        specific["channel"] = _member(PetitionChannel, specific["channel"])
+        specific["petition_type"] = _member(PetitionType, specific["petition_type"])
     return cls(**common, **specific)
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _member(enum: type[E], value: object) -> E | None:
+    """A centre's vocabulary as the schema's enum; a word the enum lacks is OTHER."""
+    if value is None:
+        return None
+    return enum.__members__.get(str(value)) or enum["OTHER"]
 
 
 _SPECIFIC: dict[str, tuple[str, ...]] = {
