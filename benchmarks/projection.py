@@ -69,8 +69,8 @@ def _pct(values: list[float], p: float) -> float:
 
 
 async def _size_mb(store: ProjectionStore, url: str) -> float:
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
+    if not url.startswith("postgresql://"):
+        path = Path(url.split(":///", 1)[1])
         return round(sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20, 1)
     pool: Any = getattr(store, "_pool")  # noqa: B009 - measuring, not using
     async with pool.acquire() as conn:
@@ -133,8 +133,46 @@ async def _lag(sb_urls: dict[Centre, str], world: World, feeder: Feeder, store: 
     return out
 
 
+CASELOAD = """query C { matters(filter: {regionPrefix: "632301"}, first: 20) { totalCount nodes { id status } } }"""
+
+
+async def _bulkhead(app: Any, feeder: Feeder, token: str, runs: int) -> dict[str, float]:
+    """A caseworker's list (live path, interactive connectors) idle, then while the feeder
+    resyncs every centre in the same process (its own connectors)."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+        idle, _ = await _timed(client, CASELOAD, token, {}, runs * 3)
+        resync = asyncio.create_task(feeder.load())
+        during: list[float] = []
+        while not resync.done():
+            times, _ = await _timed(client, CASELOAD, token, {}, 1)
+            during += times
+        drifts = await resync
+    return {"idle_p50_ms": _pct(idle, 0.5), "during_resync_p50_ms": _pct(during, 0.5),
+            "ratio": round(_pct(during, 0.5) / max(_pct(idle, 0.5), 0.1), 2), "requests_during": len(during),
+            "resync_seconds": round(max((d.finished - d.started).total_seconds() for d in drifts.values()), 1)}
+
+
+async def _replicate(store: ProjectionStore, times: int) -> int:
+    """Copy every row ``times - 1`` times inside the engine (new ids, the same regions,
+    dates and statuses; a petitioner per copy): the queries at ``times`` × the size
+    without a ``times`` × larger sandbox. Measures the engine, not the feed."""
+    sql: Any = getattr(store, "_sql")  # noqa: B009 - a benchmark reaches into the engine
+    cols = [c if c not in ("native_id", "person") else f"{c} || '#' || {{k}}" for c in sql.columns]
+    statement = (f"INSERT INTO matter ({', '.join(sql.columns)}) SELECT {', '.join(cols)} "  # noqa: S608
+                 "FROM matter WHERE native_id NOT LIKE '%#%'")
+    for k in range(1, times):
+        text = statement.replace("{k}", str(k))
+        if store.engine == "postgresql":
+            async with getattr(store, "_pool").acquire() as conn:  # noqa: B009
+                await conn.execute(text)
+        else:
+            await getattr(store, "_run")(lambda t=text: getattr(store, "_conn").execute(t))  # noqa: B009
+    return sum([await store.count(c) for c in Centre])
+
+
 async def run_engine(engine: str, matters: int, base: int, state: Path, runs: int, live: bool,
-                     lag_changes: int, skip: int = 0) -> dict[str, Any]:
+                     lag_changes: int, skip: int = 0, *, bulkhead: bool = False,
+                     replicate: int = 1) -> dict[str, Any]:
     settings: GatewaySettings = demo_settings_for(
         {c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)},
         f"http://127.0.0.1:{base + 100}", state, port=base + 1)
@@ -182,11 +220,25 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
         result["live"] = {"statistics_ms": round(live_stats[0]), "overdue_ms": round(live_late[0]),
                           "statistics_missing": (body.get("data") or {}).get("statistics", {}).get("missingCentres"),
                           "errors": [e.get("extensions", {}).get("code") for e in body.get("errors", [])][:5]}
+    if bulkhead:
+        result["bulkhead"] = await _bulkhead(app, feeder, token, runs)
     if lag_changes:
         feeder.start()
         urls = {c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)}
         world = World(7, matters=matters)  # the sandbox's world (same seed, same day)
         result["lag"] = await _lag(urls, world, feeder, store, lag_changes, per_second=20, skip=skip)
+    await feeder.stop()
+    if replicate > 1:
+        copies = await _replicate(store, replicate)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+            stats_ms, stats = await _timed(client, STATS, token, span, runs)
+            late_ms, late = await _timed(client, OVERDUE, token, {}, runs)
+        result["replicated"] = {
+            "rows": copies, "size_on_disk_mb": await _size_mb(store, url),
+            "statistics": {"p50_ms": _pct(stats_ms, 0.5), "p95_ms": _pct(stats_ms, 0.95),
+                           "registered": stats["data"]["statistics"]["totals"]["registered"]},
+            "overdue": {"p50_ms": _pct(late_ms, 0.5), "p95_ms": _pct(late_ms, 0.95),
+                        "items": len(late["data"]["overdue"])}}
     await feeder.aclose()
     await aclose_all(connectors)
     await authenticate.aclose()
@@ -202,24 +254,29 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--live", action="store_true", help="time the live path once for comparison")
     parser.add_argument("--lag-changes", type=int, default=200)
+    parser.add_argument("--latency-ms", type=int, default=0, help="each centre's response time")
+    parser.add_argument("--bulkhead", action="store_true", help="a caseworker's list idle and during a full resync")
+    parser.add_argument("--replicate", type=int, default=1, help="then copy the rows K times in the engine and re-time")
     parser.add_argument("--child", nargs=3, metavar=("BASE", "STATE", "SKIP"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     engines = args.engine or ["duckdb"]
     if args.child:  # one engine in a process of its own: its peak RSS is the load's alone
         base, state, skip = int(args.child[0]), Path(args.child[1]), int(args.child[2])
         result = asyncio.run(run_engine(engines[0], args.matters, base, state, args.runs, args.live,
-                                        args.lag_changes, skip))
+                                        args.lag_changes, skip, bulkhead=args.bulkhead, replicate=args.replicate))
         print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
         return
     base = free_base_port()
     out: dict[str, Any] = {"matters": args.matters, "at": dt.datetime.now(CST).isoformat(timespec="seconds"),
                            "cpus": os.cpu_count(), "engines": []}
-    with tempfile.TemporaryDirectory() as tmp, sandbox(base, Path(tmp), 0, args.matters):
+    out["latency_ms"] = args.latency_ms
+    with tempfile.TemporaryDirectory() as tmp, sandbox(base, Path(tmp), args.latency_ms, args.matters):
         for i, engine in enumerate(engines):
             skip = i * args.lag_changes // len(MOVES)  # each engine moves records of its own
             cmd = [sys.executable, "-m", "benchmarks.projection", "--matters", str(args.matters), "--engine", engine,
                    "--runs", str(args.runs), "--lag-changes", str(args.lag_changes),
-                   "--child", str(base), tmp, str(skip), *(["--live"] if args.live else [])]
+                   "--replicate", str(args.replicate), "--child", str(base), tmp, str(skip),
+                   *(["--live"] if args.live else []), *(["--bulkhead"] if args.bulkhead else [])]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False,
                                   env={**os.environ, "ONEDOOR_LOGGING__LEVEL": "WARNING"})
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
@@ -229,7 +286,9 @@ def main() -> None:
             print(json.dumps(result, ensure_ascii=False), flush=True)
             out["engines"].append(result)
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"projection-{args.matters}.json"
+    size = args.matters * args.replicate
+    path = RESULTS / f"projection-{args.matters}{f'x{args.replicate}' if args.replicate > 1 else ''}.json"
+    out["replicated_to"] = size
     path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     print(f"written {path}")
 

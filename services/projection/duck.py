@@ -31,7 +31,7 @@ from .store import CellQuery, CellRow, Watermark
 __all__ = ["DuckProjection"]
 
 T = TypeVar("T")
-_BULK = 200  # rows from which a batch is loaded through a CSV file
+_BULK = 20  # rows from which a batch is loaded through a CSV file (row inserts are slow)
 _NULL = "\\N"
 
 

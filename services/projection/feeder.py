@@ -56,6 +56,7 @@ class FeedSettings:
     resync_seconds: float = 900.0  # full reconciliation of every centre
     max_concurrency: int = 2  # centres resynced at once (the other cores serve requests)
     batch: int = 500  # ids re-read per push batch
+    write_rows: int = 5000  # rows written at once during a resync
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +189,7 @@ class Feeder:
         state.touched = set()
         seen: set[str] = set()
         missing = stale = unmapped = 0
+        buffer: list[ProjectionRow] = []
         try:
             async for page in pages:
                 rows, failed = self._map(page)
@@ -201,7 +203,11 @@ class Feeder:
                         missing += 1
                 seen.update(r.native_id for r in rows)
                 seen.update(r.native_id for r in page)
-                await self.store.upsert(fresh)
+                buffer += fresh
+                if len(buffer) >= self.settings.write_rows:  # engines load large batches far faster
+                    await self.store.upsert(buffer)
+                    buffer = []
+            await self.store.upsert(buffer)
             if isinstance(feed, CursorFeed):
                 cursor = self._last_cursor.pop(centre, None)
             extra = [n for n in before if n not in seen and n not in state.touched]
