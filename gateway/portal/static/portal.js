@@ -11,7 +11,7 @@ const STATUS = { REGISTERED: "已登记", ACCEPTED: "已受理", IN_PROGRESS: "�
 const RELATIONS = { REFERRED_TO: "移送至", REFERRED_FROM: "来源于", CONFIRMED_BY: "司法确认", CONFIRMS: "确认协议",
   ESCALATED_TO: "转为信访", ESCALATED_FROM: "由纠纷转来", LEGAL_AID_FOR: "法律援助于", LEGAL_AID: "法律援助",
   PRE_LITIGATION_MEDIATION: "诉前调解", PRE_LITIGATION_OF: "诉前调解所属案件",
-  TRANSFERRED_TO: "转办至", TRANSFERRED_FROM: "转办自" };
+  TRANSFERRED_TO: "转办至", TRANSFERRED_FROM: "转办自", LITIGATED_AS: "调解不成起诉", LITIGATED_FROM: "起诉前调解未成" };
 const KPIS = [["registered", "登记数"], ["accepted", "受理数"], ["forwarded", "转送"], ["assigned", "交办"],
   ["transferred", "流转"], ["closed", "办结数"], ["closedOnTime", "按期办结"], ["overdueOpen", "超期未结"],
   ["mediations", "调解受理"], ["agreements", "调解成功"],
