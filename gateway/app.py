@@ -28,6 +28,7 @@ from onedoor.model import Centre
 from schema import ExtensionFactory, build_schema
 from services.audit import AuditStore, Checkpointer, open_audit_store
 from services.filing import FilingService, Reconciler, SubmissionStore, open_submission_store
+from services.filing.broadcast import open_broadcast
 
 from .checkpoints import open_checkpointer
 from .graphiql import graphiql_mount
@@ -161,6 +162,7 @@ def create_app(
             filing.service = FilingService(store, connectors, holder)
         # Filings left unfinished (a crash, a transfer whose source centre was down): at
         # start, then periodically — a row another request is completing is left alone.
+        await filing.service.updates.start(open_broadcast(settings.submissions.broadcast_url))
         reconciler = started.state.reconciler = Reconciler(filing.service,
                                                            settings.submissions.reconcile_seconds)
         await reconciler.run_once()
@@ -192,6 +194,8 @@ def create_app(
                     await connector.aclose()
             if opened and holder.store is not None:
                 await holder.store.aclose()
+            if filing.service is not None:
+                await filing.service.updates.aclose()
             if submissions is None and filing.service is not None:
                 await filing.service.store.aclose()
 

@@ -74,6 +74,10 @@ class SubmissionsSettings(_Strict):
 
     url: str | None = None
     reconcile_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How replicas tell each other that a matter changed (a callback reached one of
+    # them, a write went through one): None = in-process (one replica); redis:// or
+    # postgresql:// for several (services.filing.broadcast).
+    broadcast_url: str | None = None
 
 
 class AuditSettings(_Strict):

@@ -295,6 +295,7 @@ class FilingService:
             forget = getattr(connector, "invalidate", None)  # a caching connector's copy predates it
             if callable(forget):
                 forget([source.native_id])
+            self.updates.changed(source.centre, source.native_id)  # and the other replicas' copies
 
     async def _audit(self, stored: Submission, outcome: str, error: str | None,
                      principal: Principal | None, request_id: str | None, result: int = 0,

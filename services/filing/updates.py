@@ -5,6 +5,10 @@ on a status change; the others (PETITIONS, LEGAL_SERVICES) are polled, but
 only while somebody watches that matter. A notification carries no data: the
 subscriber re-reads the record from the centre, so a forged or stale callback
 costs one read and can never inject a status.
+
+With several replicas, every change notice also goes to the others
+(:mod:`services.filing.broadcast`): a callback that reaches one replica wakes
+the subscribers of every replica, and each drops its cached copy of the record.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from collections.abc import AsyncIterator, Mapping
 from connectors.base import Connector
 from connectors.errors import CentreError
 from onedoor.model import Centre, MatterRecord
+
+from .broadcast import Broadcast, LocalBroadcast
 
 __all__ = ["POLLED_CENTRES", "MatterUpdates", "fresh_read", "webhook_matter_id"]
 
@@ -46,18 +52,45 @@ def webhook_matter_id(centre: Centre, body: object) -> str | None:
 
 
 class MatterUpdates:
-    def __init__(self, connectors: Mapping[Centre, Connector], *, poll_seconds: float = 10.0) -> None:
+    def __init__(self, connectors: Mapping[Centre, Connector], *, poll_seconds: float = 10.0,
+                 broadcast: Broadcast | None = None) -> None:
         self._connectors = connectors
         self.poll_seconds = poll_seconds
         self._watchers: dict[Key, set[asyncio.Queue[None]]] = {}
         self._pollers: dict[Key, asyncio.Task[None]] = {}
+        self.broadcast: Broadcast = broadcast or LocalBroadcast()
+
+    async def start(self, broadcast: Broadcast | None = None) -> None:
+        """Join the other replicas (``None``: keep the current, in-process by default)."""
+        if broadcast is not None:
+            self.broadcast = broadcast
+        await self.broadcast.start(self._from_another_replica)
+
+    async def aclose(self) -> None:
+        await self.broadcast.aclose()
 
     def publish(self, centre: Centre, native_id: str) -> int:
-        """Wake every watcher of this matter; returns how many there were."""
+        """This matter changed: wake every watcher here and tell the other replicas.
+        Returns how many watchers were woken here."""
+        self.broadcast.send(centre, native_id)
+        return self._wake(centre, native_id)
+
+    def changed(self, centre: Centre, native_id: str) -> None:
+        """A write through this replica changed the record: the others drop their copy."""
+        self.broadcast.send(centre, native_id)
+
+    def _wake(self, centre: Centre, native_id: str) -> int:
         queues = self._watchers.get((centre, native_id), set())
         for queue in queues:
             queue.put_nowait(None)
         return len(queues)
+
+    def _from_another_replica(self, centre: Centre, native_id: str) -> None:
+        connector = self._connectors.get(centre)
+        invalidate = getattr(connector, "invalidate", None)
+        if callable(invalidate):  # this replica's cached copy predates the change
+            invalidate([native_id])
+        self._wake(centre, native_id)
 
     @contextlib.asynccontextmanager
     async def watch(self, centre: Centre, native_id: str) -> AsyncIterator[asyncio.Queue[None]]:
