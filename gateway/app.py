@@ -30,6 +30,7 @@ from services.audit import AuditStore, Checkpointer, open_audit_store
 from services.filing import FilingService, Reconciler, SubmissionStore, open_submission_store
 from services.filing.broadcast import open_broadcast
 
+from .calendar_notices import load_notices
 from .checkpoints import open_checkpointer
 from .graphiql import graphiql_mount
 from .graphql_app import OneDoorGraphQL
@@ -94,6 +95,7 @@ def create_app(
     """The app; with ``audit=None`` the store named in settings is opened at start-up
     (until it is, requests touching citizen data fail closed). The analytic projection
     (``[projection]``) is opened and fed in the lifespan unless ``projection`` is given."""
+    load_notices(settings.calendar.notices)  # holiday notices newer than the installed calendar
     telemetry = telemetry or Telemetry(settings.telemetry, logging=settings.logging)
     connectors = telemetry.connectors(connectors)
     holder = _AuditHolder(telemetry.audit(audit) if audit is not None else None)

@@ -26,11 +26,13 @@ from pydantic_settings import (
 from connectors.settings import ConnectorsSettings
 from policy.auth.settings import AuthSettings, IssuerSettings
 
+from .calendar_notices import NoticeError, read_notices
 from .telemetry.config import LoggingSettings, TelemetrySettings
 
 __all__ = [
     "AuditSettings",
     "AuthSettings",
+    "CalendarSettings",
     "ConfigError",
     "GatewaySettings",
     "IssuerSettings",
@@ -120,6 +122,14 @@ class LimitsSettings(_Strict):
     max_string_chars: int = Field(default=10_000, ge=64)
 
 
+class CalendarSettings(_Strict):
+    """``notices``: a TOML file of State Council holiday notices newer than the installed
+    ``chinese-calendar`` (gateway.calendar_notices); deadlines in a year with no notice
+    are reported as unknown until one is added."""
+
+    notices: FilePath | None = None
+
+
 class PersistedQueriesSettings(_Strict):
     """Automatic persisted queries (Apollo APQ), and an optional safelist: an Apollo
     persisted query manifest outside which no operation runs (``gateway.persisted``)."""
@@ -156,6 +166,7 @@ class GatewaySettings(BaseSettings):
     projection: ProjectionSettings = ProjectionSettings()
     limits: LimitsSettings = LimitsSettings()
     persisted_queries: PersistedQueriesSettings = PersistedQueriesSettings()
+    calendar: CalendarSettings = CalendarSettings()
     logging: LoggingSettings = LoggingSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     centres: ConnectorsSettings
@@ -198,6 +209,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> GatewaySettings
             {"model_config": SettingsConfigDict(**{**GatewaySettings.model_config, "toml_file": path})},
         )
     try:
-        return cls(**overrides)
+        settings = cls(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    if settings.calendar.notices is not None:  # a notice file that will not load fails here, not later
+        try:
+            read_notices(settings.calendar.notices)
+        except NoticeError as exc:
+            raise ConfigError(str(exc)) from None
+    return settings

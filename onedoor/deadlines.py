@@ -46,7 +46,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from onedoor.model import CST, Centre, MatterRecord, MatterStatus
-from onedoor.periods import DeadlineUnknown, add_days, add_months, end_of_day, last_day, local_day
+from onedoor.periods import (
+    DeadlineUnknown,
+    add_days,
+    add_months,
+    end_of_day,
+    last_day,
+    local_day,
+    on_calendar_change,
+)
 
 __all__ = [
     "RULES", "Deadline", "Rule", "confirmation_window", "current", "deadlines_of", "due_at", "is_overdue", "missed",
@@ -176,6 +184,9 @@ def _ends(start: dt.date, days: int, months: int) -> tuple[dt.datetime | None, d
         return end_of_day(last_day(start, days=days, months=months)), nominal
     except DeadlineUnknown:
         return None, nominal
+
+
+on_calendar_change(_ends.cache_clear)  # a holiday notice added at run time
 
 
 def _instant(kind: str, start: Moment, due: dt.datetime, done: Moment | None) -> Deadline:

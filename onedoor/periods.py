@@ -24,7 +24,10 @@ day (调休). That is how courts read 节假日 in 民事诉讼法 第八十五�
 included), and it never makes a deadline earlier than a reading without
 weekends would — a supervisor's flag must not fire a day early. The calendar is the ``chinese-calendar``
 package, which tracks those notices; a day in a year it does not know raises
-:class:`DeadlineUnknown` instead of being guessed.
+:class:`DeadlineUnknown` instead of being guessed. A notice published after
+the installed package (the next year's comes out each November or December)
+is added with :func:`add_notice` — the gateway reads them from ``[calendar]
+notices`` at start — without waiting for a release.
 
 >>> last_day(dt.date(2024, 9, 16), days=15)  # 10-01 is National Day; rest until 10-07
 datetime.date(2024, 10, 8)
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import chinese_calendar
@@ -47,19 +51,54 @@ __all__ = [
     "DeadlineUnknown",
     "add_days",
     "add_months",
+    "add_notice",
     "due_at",
     "end_of_day",
     "is_rest_day",
+    "knows",
     "last_day",
     "local_day",
     "met_by",
+    "on_calendar_change",
     "roll_forward",
 ]
 
 _DAYS_OFF = set(chinese_calendar.holidays)
-_YEARS = sorted({d.year for d in (*chinese_calendar.holidays, *chinese_calendar.workdays)})
-# The years whose State Council holiday notice the calendar holds (2004 … the newest notice).
+_WORKDAYS = set(chinese_calendar.workdays)
+_YEARS = sorted({d.year for d in (*_DAYS_OFF, *_WORKDAYS)})
+# The years whose State Council holiday notice the package holds (2004 … its newest notice).
 KNOWN_YEARS = range(_YEARS[0], _YEARS[-1] + 1)
+_ADDED_YEARS: set[int] = set()  # notices added at run time (add_notice)
+_ON_CHANGE: list[Callable[[], None]] = []
+
+
+def knows(year: int) -> bool:
+    """Whether the holiday notice of ``year`` is known (packaged or added)."""
+    return year in KNOWN_YEARS or year in _ADDED_YEARS
+
+
+def on_calendar_change(forget: Callable[[], None]) -> None:
+    """``forget`` runs when a notice is added: caches of computed periods register here."""
+    _ON_CHANGE.append(forget)
+
+
+def add_notice(year: int, days_off: Iterable[dt.date], workdays: Iterable[dt.date] = ()) -> None:
+    """Add the State Council's holiday notice for ``year`` (放假安排): its days off
+    (public holidays, including the weekends inside them) and its 调休 working
+    weekends. Ordinary weekends need not be listed. Raises ``ValueError`` for a
+    day outside ``year`` or one listed as both."""
+    off, work = set(days_off), set(workdays)
+    if any(d.year != year for d in off | work):
+        raise ValueError(f"holiday notice {year}: every day must be in {year}")
+    if off & work:
+        raise ValueError(f"holiday notice {year}: {sorted(off & work)[0]} is both a day off and a workday")
+    for days, new in ((_DAYS_OFF, off), (_WORKDAYS, work)):  # the notice replaces that year's
+        days.difference_update([d for d in days if d.year == year])
+        days.update(new)
+    _ADDED_YEARS.add(year)
+    roll_forward.cache_clear()
+    for forget in _ON_CHANGE:
+        forget()
 
 
 class DeadlineUnknown(ValueError):
@@ -101,9 +140,9 @@ def add_months(start: dt.datetime | dt.date, months: int) -> dt.date:
 
 def is_rest_day(day: dt.date) -> bool:
     """A 法定休假日: a holiday or a weekend that the notice did not make a working day."""
-    if day.year not in KNOWN_YEARS:
+    if not knows(day.year):
         raise DeadlineUnknown(day)
-    return day in _DAYS_OFF or (day.weekday() >= 5 and day not in chinese_calendar.workdays)
+    return day in _DAYS_OFF or (day.weekday() >= 5 and day not in _WORKDAYS)
 
 
 @lru_cache(maxsize=4096)
