@@ -311,7 +311,9 @@ class Feeder:
         """Take up the stored watermarks (a restart resumes cursors instead of reloading)."""
         self.marks.update({c: m for c, m in (await self.store.watermarks()).items() if c in self.feeds})
         for centre, mark in self.marks.items():
-            if mark.as_of is not None and self.feeds[centre].style is FeedStyle.CURSOR:
+            # A cursor resumes and an export waits for its next dump; a push centre is resynced
+            # at once (callbacks sent while this process was down are lost).
+            if mark.as_of is not None and self.feeds[centre].style is not FeedStyle.PUSH:
                 self._state[centre].resynced = time.monotonic()
 
     def start(self) -> None:

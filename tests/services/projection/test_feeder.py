@@ -194,3 +194,21 @@ async def test_a_centre_down_while_feeding_leaves_the_rest_and_the_interactive_b
     row = (await store.rows([(Centre.LITIGATION, changed)]))[(Centre.LITIGATION, changed)]
     assert row.status is MatterStatus.CLOSED
     assert (await feeder.resync(Centre.LITIGATION)).repaired == 0
+
+
+async def test_a_restart_resumes_from_the_stored_watermarks(sb: Sandbox, feeder: Feeder,
+                                                            store: ProjectionStore) -> None:
+    await feeder.load()
+    settings = demo_settings_for(dict(sb.urls), sb.idp_url, sb.state_dir, port=8000)
+    again = Feeder(store, build_feeds(settings.centres, policy=POLICY), row_mapper(b"k" * 32),
+                   FeedSettings(poll_seconds=0.05, resync_seconds=3600))
+    try:
+        await again.restore()
+        assert again.marks == await store.watermarks()
+        assert again.lag_seconds(Centre.LEGAL_SERVICES) is not None
+        await again._step(Centre.LEGAL_SERVICES)  # resumes the cursor: no full sweep
+        assert Centre.LEGAL_SERVICES not in again.drifts
+        await again._step(Centre.MEDIATION)  # a push centre is reconciled at once
+        assert again.drifts[Centre.MEDIATION].repaired == 0
+    finally:
+        await again.aclose()
