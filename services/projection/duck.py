@@ -55,7 +55,12 @@ class DuckProjection:
         def connect() -> Any:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            return duckdb.connect(path, config={"threads": threads, "memory_limit": memory_limit})
+            try:
+                return duckdb.connect(path, config={"threads": threads, "memory_limit": memory_limit})
+            except duckdb.IOException as exc:  # one process per DuckDB file
+                raise RuntimeError(
+                    f"the projection file {path} is open in another process: a DuckDB projection serves one "
+                    "gateway process (--workers 1); several processes share a PostgreSQL projection") from exc
 
         conn = await asyncio.to_thread(connect)
         store = cls(conn, path, flags)

@@ -3,10 +3,15 @@ and every query applies the region prefix inside the query."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import sys
+from pathlib import Path
+
+import pytest
 
 from onedoor.model import CST, Centre, LinkRecord, LinkRelation, MatterStatus
-from services.projection import CellQuery, ProjectionStore, Watermark
+from services.projection import CellQuery, ProjectionStore, Watermark, open_projection_store
 
 from .conftest import make_row
 
@@ -71,3 +76,17 @@ async def test_overdue_and_roots(store: ProjectionStore) -> None:
     roots = await store.roots("63", START, END, [Centre.MEDIATION])
     assert [(r.native_id, r.links) for r in roots] == [("TJ1", link)]
     assert await store.roots("63", START, END, [Centre.GOVERNANCE]) == []
+
+
+async def test_a_duckdb_file_serves_one_process(tmp_path: Path) -> None:
+    path = tmp_path / "held.duckdb"
+    held = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('open', flush=True); "
+        "time.sleep(30)", stdout=asyncio.subprocess.PIPE)
+    try:
+        assert held.stdout is not None and (await held.stdout.readline()).strip() == b"open"
+        with pytest.raises(RuntimeError, match="open in another process"):
+            await open_projection_store(f"duckdb:///{path}")
+    finally:
+        held.kill()
+        await held.wait()
