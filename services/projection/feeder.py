@@ -210,7 +210,13 @@ class Feeder:
             await self.store.upsert(buffer)
             if isinstance(feed, CursorFeed):
                 cursor = self._last_cursor.pop(centre, None)
-            extra = [n for n in before if n not in seen and n not in state.touched]
+            unseen = [n for n in before if n not in seen and n not in state.touched]
+            # A snapshot can miss a record (pages read while a create shifted them; a dump older
+            # than the record): ask the centre before deleting anything.
+            still = await feed.fetch(unseen) if unseen else {}
+            kept, _ = self._map(list(still.values()))
+            await self.store.upsert(kept)
+            extra = [n for n in unseen if n not in still]
             await self.store.delete(centre, extra)
         finally:
             state.touched = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from connectors.breaker import BreakerState
 from connectors.registry import build_connectors, build_feeds
 from connectors.settings import BreakerSettings, CallPolicy, Retries, Timeouts
 from gateway.demo import demo_settings_for
-from onedoor.model import Centre, MatterStatus
+from onedoor.model import Centre, MatterRecord, MatterStatus
 from sandbox.client import set_fault
 from sandbox.runner import Sandbox, run_sandbox
 from schema.projected import STORED, row_mapper
@@ -212,3 +212,28 @@ async def test_a_restart_resumes_from_the_stored_watermarks(sb: Sandbox, feeder:
         assert again.drifts[Centre.MEDIATION].repaired == 0
     finally:
         await again.aclose()
+
+
+async def test_a_record_the_snapshot_missed_is_asked_for_not_deleted(sb: Sandbox, feeder: Feeder,
+                                                                      store: ProjectionStore) -> None:
+    await feeder.load()
+    real = feeder.feeds[Centre.MEDIATION]
+    skipped = sb.world.native_id(sb.world.rows(Centre.MEDIATION)[3])
+
+    class Shifted:  # pages read while creates shifted them: one record falls between two pages
+        centre, style = real.centre, real.style
+
+        async def snapshot(self) -> AsyncIterator[Sequence[MatterRecord]]:
+            async for page in real.snapshot():
+                yield [r for r in page if r.native_id != skipped]
+
+        async def fetch(self, native_ids: Sequence[str]) -> Mapping[str, MatterRecord]:
+            return await real.fetch(native_ids)
+
+        async def aclose(self) -> None:
+            await real.aclose()
+
+    feeder.feeds[Centre.MEDIATION] = Shifted()
+    drift = await feeder.resync(Centre.MEDIATION)
+    assert drift.extra == 0 and await store.count(Centre.MEDIATION) == sb.world.count(Centre.MEDIATION)
+    assert (Centre.MEDIATION, skipped) in await store.rows([(Centre.MEDIATION, skipped)])
