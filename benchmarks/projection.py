@@ -134,11 +134,14 @@ async def _lag(sb_urls: dict[Centre, str], world: World, feeder: Feeder, store: 
 
 
 CASELOAD = """query C { matters(filter: {regionPrefix: "632301"}, first: 20) { totalCount nodes { id status } } }"""
+# (a caseworker's token: the centres are called through the interactive connectors)
 
 
-async def _bulkhead(app: Any, feeder: Feeder, token: str, runs: int) -> dict[str, float]:
+async def _bulkhead(app: Any, feeder: Feeder, token: str, runs: int, url: str, base: int,
+                    state: Path) -> dict[str, float]:
     """A caseworker's list (live path, interactive connectors) idle, then while the feeder
-    resyncs every centre in the same process (its own connectors)."""
+    resyncs every centre — in the same process (its own connectors, the same event loop)
+    and, where the engine lets two processes share it, in a process of its own."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
         idle, _ = await _timed(client, CASELOAD, token, {}, runs * 3)
         resync = asyncio.create_task(feeder.load())
@@ -147,9 +150,34 @@ async def _bulkhead(app: Any, feeder: Feeder, token: str, runs: int) -> dict[str
             times, _ = await _timed(client, CASELOAD, token, {}, 1)
             during += times
         drifts = await resync
-    return {"idle_p50_ms": _pct(idle, 0.5), "during_resync_p50_ms": _pct(during, 0.5),
-            "ratio": round(_pct(during, 0.5) / max(_pct(idle, 0.5), 0.1), 2), "requests_during": len(during),
-            "resync_seconds": round(max((d.finished - d.started).total_seconds() for d in drifts.values()), 1)}
+        out = {"idle_p50_ms": _pct(idle, 0.5), "during_resync_p50_ms": _pct(during, 0.5),
+               "ratio": round(_pct(during, 0.5) / max(_pct(idle, 0.5), 0.1), 2), "requests_during": len(during),
+               "resync_seconds": round(max((d.finished - d.started).total_seconds() for d in drifts.values()), 1)}
+        if not url.startswith("duckdb:"):  # one process per DuckDB file
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.projection", "--resync-only", url, str(base), str(state),
+                env={**os.environ, "ONEDOOR_LOGGING__LEVEL": "WARNING"})
+            apart: list[float] = []
+            while child.returncode is None:
+                times, _ = await _timed(client, CASELOAD, token, {}, 1)
+                apart += times
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(child.wait(), 0.001)
+            out.update({"feeder_process_p50_ms": _pct(apart, 0.5),
+                        "feeder_process_ratio": round(_pct(apart, 0.5) / max(_pct(idle, 0.5), 0.1), 2)})
+    return out
+
+
+async def _resync_only(url: str, base: int, state: Path) -> None:
+    """A feeding process of its own: resync every centre into the shared projection."""
+    settings = demo_settings_for({c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)},
+                                 f"http://127.0.0.1:{base + 100}", state, port=base + 1)
+    store = await open_projection_store(url, STORED)
+    feeder = Feeder(store, build_feeds(settings.centres, policy=feed_policy(ProjectionSettings())),
+                    row_mapper(b"bench-key-of-32-bytes-0123456789"), FeedSettings())
+    await feeder.load()
+    await feeder.aclose()
+    await store.aclose()
 
 
 async def _replicate(store: ProjectionStore, times: int) -> int:
@@ -221,7 +249,9 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
                           "statistics_missing": (body.get("data") or {}).get("statistics", {}).get("missingCentres"),
                           "errors": [e.get("extensions", {}).get("code") for e in body.get("errors", [])][:5]}
     if bulkhead:
-        result["bulkhead"] = await _bulkhead(app, feeder, token, runs)
+        clerk = mint_token(state, {"iss": settings.auth.issuers[0].issuer,
+                                   **persona_claims("caseworker", region="632300")}, ttl=3600)
+        result["bulkhead"] = await _bulkhead(app, feeder, clerk, runs, url, base, state)
     if lag_changes:
         feeder.start()
         urls = {c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)}
@@ -258,7 +288,11 @@ def main() -> None:
     parser.add_argument("--bulkhead", action="store_true", help="a caseworker's list idle and during a full resync")
     parser.add_argument("--replicate", type=int, default=1, help="then copy the rows K times in the engine and re-time")
     parser.add_argument("--child", nargs=3, metavar=("BASE", "STATE", "SKIP"), help=argparse.SUPPRESS)
+    parser.add_argument("--resync-only", nargs=3, metavar=("URL", "BASE", "STATE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.resync_only:
+        asyncio.run(_resync_only(args.resync_only[0], int(args.resync_only[1]), Path(args.resync_only[2])))
+        return
     engines = args.engine or ["duckdb"]
     if args.child:  # one engine in a process of its own: its peak RSS is the load's alone
         base, state, skip = int(args.child[0]), Path(args.child[1]), int(args.child[2])

@@ -16,10 +16,12 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import secrets
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,9 +33,9 @@ from onedoor.model import Centre
 from schema.projected import STORED, row_mapper
 from services.projection import Feeder, FeedSettings, ProjectionStore, open_projection_store
 
-from .settings import GatewaySettings, ProjectionSettings
+from .settings import GatewaySettings, ProjectionSettings, load_settings
 
-__all__ = ["ProjectionHolder", "feed_policy"]
+__all__ = ["ProjectionHolder", "feed_forever", "feed_policy"]
 
 log = logging.getLogger("onedoor.projection")
 
@@ -116,3 +118,38 @@ class ProjectionHolder:
             await self.feeder.aclose()
         if self._opened and self.store is not None:
             await self.store.aclose()
+
+
+async def feed_forever(settings: GatewaySettings, stop: asyncio.Event) -> None:
+    """Feed the projection named in settings from a process of its own until ``stop`` —
+    the serving gateways run with ``[projection] feed = false`` over the same PostgreSQL
+    (or SQLite) projection, so the feeding never shares their event loops or CPU time.
+    Pushed callbacks reach the serving gateways, not this process: push centres are
+    brought up to date by its resyncs (``resync_seconds``)."""
+    holder = ProjectionHolder()
+    await holder.open(settings.model_copy(update={"projection": settings.projection.model_copy(
+        update={"enabled": True, "feed": True})}), [])
+    try:
+        await stop.wait()
+    finally:
+        await holder.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m gateway.projection --config FILE``: the feeding process (SIGINT/SIGTERM stop it)."""
+    parser = argparse.ArgumentParser(description="feed the analytic projection from a process of its own")
+    parser.add_argument("--config", type=Path, required=True)
+    settings = load_settings(parser.parse_args(argv).config)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await feed_forever(settings, stop)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

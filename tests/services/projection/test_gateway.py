@@ -15,6 +15,7 @@ import pytest
 from connectors.registry import build_connectors
 from gateway.app import create_app
 from gateway.demo import demo_settings_for
+from gateway.projection import feed_forever
 from gateway.settings import ProjectionSettings
 from onedoor.model import Centre
 from policy.auth import build_authenticator
@@ -76,5 +77,35 @@ async def test_enabled_projection_feeds_answers_and_reports(tmp_path: Path) -> N
                          "{ sources { source } freshness { centre asOf feed } missingCentres } }"})).json()
             assert {s["source"] for s in stats["data"]["statistics"]["sources"]} == {"PROJECTION"}
             assert len(stats["data"]["statistics"]["freshness"]) == 5
+        await authenticate.aclose()
+        await audit.aclose()
+
+
+async def test_a_feeding_process_of_its_own_and_serving_gateways_that_only_read(tmp_path: Path) -> None:
+    async with run_sandbox(None, tmp_path, matters=1200) as sb:
+        shared = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+        settings = demo_settings_for(dict(sb.urls), sb.idp_url, tmp_path, port=8000)
+        feeding = settings.model_copy(update={"projection": ProjectionSettings(url=shared, poll_seconds=0.1)})
+        stop = asyncio.Event()
+        feeder = asyncio.create_task(feed_forever(feeding, stop))
+        serving = settings.model_copy(update={"projection": ProjectionSettings(enabled=True, url=shared, feed=False)})
+        audit = await open_audit_store(f"sqlite:///{tmp_path / 'audit.sqlite'}")
+        authenticate = build_authenticator(settings.auth)
+        app = create_app(serving, build_connectors(serving.centres), authenticate, audit=audit)
+        token = mint_token(sb.state_dir, {"iss": sb.idp_url, **persona_claims("analyst")}, ttl=600)
+        query = '{ statistics(regionCode: "630000", from: "2020-01-01", to: "2030-01-01") { missingCentres } }'
+        async with app.router.lifespan_context(app), \
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+            for _ in range(300):
+                body = (await client.post("/graphql", json={"query": query},
+                                          headers={"Authorization": f"Bearer {token}"})).json()
+                if body["data"]["statistics"]["missingCentres"] == []:
+                    break
+                await asyncio.sleep(0.1)
+            assert body["data"]["statistics"]["missingCentres"] == []
+            ready = (await client.get("/readyz")).json()
+            assert ready["projection"] == {"engine": "sqlite", "centres": None}  # reads, does not feed
+        stop.set()
+        await feeder
         await authenticate.aclose()
         await audit.aclose()
