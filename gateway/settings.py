@@ -51,11 +51,12 @@ class _Strict(BaseModel):
 class ProjectionSettings(_Strict):
     """The analytic projection behind ``statistics``, ``overdue`` and ``escalations``
     (docs/operations.md, "Analytic projection"). ``url``: ``None`` = DuckDB in the state
-    directory (embedded, columnar, no server); ``sqlite:///…`` the embedded row store;
-    ``postgresql://…?schema=…`` for replicas that share one (then let one replica ``feed``). The feeder has its own connector pools: at most
-    ``max_concurrency`` centres fed at once, ``centre_concurrency`` requests in flight per
-    centre, each bounded by ``timeout_seconds``. ``person_key`` keys the petitioner hash
-    (repeat petitions); ``None``: a random key kept in the state directory."""
+    directory (embedded, columnar, no server, one process); ``sqlite:///…`` the embedded
+    row store; ``postgresql://…?schema=…`` shared by replicas (let one process ``feed``,
+    e.g. ``python -m gateway.projection``). The feeder has its own connector pools: at
+    most ``max_concurrency`` centres resynced at once, ``centre_concurrency`` requests in
+    flight per centre, each bounded by ``timeout_seconds``. ``person_key`` keys the
+    petitioner hash (repeat petitions); ``None``: a random key kept in the state directory."""
 
     enabled: bool = False
     url: str | None = None
