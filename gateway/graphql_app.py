@@ -5,9 +5,9 @@ Everything that must hold for every operation lives in the operation stage
 through. What stays here is what only a transport can know:
 
 * HTTP: GraphQL-over-HTTP content negotiation. ``application/graphql-response+json``
-  (asked for, ``*/*`` or no ``Accept``) answers a request error — a document
-  that was not executed — with 4xx; ``application/json`` keeps 200 for every
-  well-formed request, as the spec asks for legacy clients. Malformed
+  (when the client names it) answers a request error — a document that was not
+  executed — with 4xx; ``application/json`` (named, ``*/*`` or no ``Accept``)
+  keeps 200 for every well-formed request, as the spec asks for legacy clients. Malformed
   requests get a JSON error with a code, never a bare text body.
 * WebSocket (graphql-transport-ws): the caller is authenticated from the
   ``connection_init`` payload (``{"authorization": "Bearer …"}`` — what a
@@ -72,13 +72,20 @@ _STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "INTERNAL_SERVER_ERROR": 500}
 def negotiate(accept: str | None) -> str | None:
     """The media type to answer with, or ``None`` when nothing acceptable is offered.
 
+    ``application/graphql-response+json`` only when the client names it; a missing
+    ``Accept``, ``*/*`` and ``application/*`` get ``application/json`` — what the
+    GraphQL-over-HTTP spec asks of servers for clients that predate the new type,
+    and what the ``graphql-http`` audit checks.
+
     >>> negotiate("application/json"), negotiate("*/*"), negotiate(None)
-    ('application/json', 'application/graphql-response+json', 'application/graphql-response+json')
+    ('application/json', 'application/json', 'application/json')
+    >>> negotiate("application/graphql-response+json, application/json;q=0.9")
+    'application/graphql-response+json'
     """
     if not accept or not accept.strip():
-        return GRAPHQL_RESPONSE_JSON
+        return JSON
     best: tuple[float, int, str] | None = None
-    for position, item in enumerate(accept.split(",")):
+    for item in accept.split(","):
         media, _, params = item.strip().partition(";")
         media = media.strip().lower()
         quality = 1.0
@@ -91,15 +98,17 @@ def negotiate(accept: str | None) -> str | None:
                     quality = 0.0
         if quality <= 0:
             continue
-        if media in (GRAPHQL_RESPONSE_JSON, "*/*", "application/*"):
-            chosen = GRAPHQL_RESPONSE_JSON
+        if media == GRAPHQL_RESPONSE_JSON:
+            chosen, specific = GRAPHQL_RESPONSE_JSON, 1
         elif media == JSON:
-            chosen = JSON
+            chosen, specific = JSON, 1
+        elif media in ("*/*", "application/*"):
+            chosen, specific = JSON, 0
         else:
             continue
-        # Highest quality wins; among equals, the one the client listed first.
-        if best is None or quality > best[0]:
-            best = (quality, position, chosen)
+        # Highest quality wins; then a named type over a wildcard; then the first listed.
+        if best is None or (quality, specific) > (best[0], best[1]):
+            best = (quality, specific, chosen)
     return best[2] if best else None
 
 

@@ -92,7 +92,8 @@ async def test_unexpected_errors_are_masked_with_a_correlation_id() -> None:
 
     async with client(centres, {"good": CASEWORKER}) as http:
         response = await http.post(
-            "/graphql", headers={"Authorization": "Bearer good", "X-Request-Id": "req-12345678"},
+            "/graphql", headers={"Authorization": "Bearer good", "X-Request-Id": "req-12345678",
+                                 "Accept": "application/graphql-response+json"},
             json={"query": "query($id: String!) { citizen(idNumber: $id) { matters { totalCount } } }",
                   "variables": {"id": ALICE}})
     body = response.json()
@@ -188,7 +189,8 @@ async def test_an_exception_in_any_stage_is_masked_with_a_correlation_id(
     caplog.set_level("ERROR", logger="onedoor.errors")
     async with client(_centres(), {"good": CASEWORKER}) as http:
         response = await http.post(
-            "/graphql", headers={"Authorization": "Bearer good", "X-Request-Id": "req-12345678"},
+            "/graphql", headers={"Authorization": "Bearer good", "X-Request-Id": "req-12345678",
+                                 "Accept": "application/graphql-response+json"},
             json={"query": '{ region(code: "632300") { name } }'})
     # The document never ran, and not by the client's fault: a 500 with the coded body
     # (application/graphql-response+json), never a bare server error page.

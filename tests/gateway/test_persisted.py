@@ -122,10 +122,13 @@ def test_settings_reject_a_missing_manifest_and_unknown_keys(tmp_path: Path) -> 
 # ---- through the gateway -----------------------------------------------------------------
 
 
+MODERN = {"Accept": "application/graphql-response+json"}
+
+
 def _errors(response: httpx.Response, status: int = 200) -> list[str]:
     """Codes of a response; a refusal (the document never ran) is a request error:
-    4xx and no ``data`` entry under application/graphql-response+json, which
-    httpx's ``Accept: */*`` selects. APQ's not-found stays 200 (clients retry on the code)."""
+    4xx and no ``data`` entry under application/graphql-response+json (``MODERN``).
+    APQ's not-found stays 200 (clients retry on the code)."""
     assert response.status_code == status
     if status >= 400:
         assert "data" not in response.json()
@@ -139,7 +142,8 @@ async def test_apq_over_http_post_then_get() -> None:
         assert _errors(missing) == ["PERSISTED_QUERY_NOT_FOUND"]
         assert missing.json()["errors"][0]["message"] == "PersistedQueryNotFound"
 
-        wrong = await http.post("/graphql", json={"query": QUERY, "extensions": _ext(OTHER)}, headers=AUTH)
+        wrong = await http.post("/graphql", json={"query": QUERY, "extensions": _ext(OTHER)},
+                                headers={**AUTH, **MODERN})
         assert _errors(wrong, 400) == ["PERSISTED_QUERY_HASH_MISMATCH"]
 
         registered = await http.post("/graphql", json={"query": QUERY, "extensions": _ext(QUERY)},
@@ -164,7 +168,7 @@ async def test_safelist_over_http(tmp_path: Path) -> None:
         assert "region" in by_id.json()["data"]
         by_body = await http.post("/graphql", json={"query": QUERY}, headers=AUTH)
         assert by_body.json() == by_id.json()
-        refused = await http.post("/graphql", json={"query": OTHER}, headers=AUTH)
+        refused = await http.post("/graphql", json={"query": OTHER}, headers={**AUTH, **MODERN})
         assert _errors(refused, 400) == ["QUERY_NOT_IN_SAFELIST"]
         legacy = await http.post("/graphql", json={"query": OTHER},
                                  headers={**AUTH, "Accept": "application/json"})

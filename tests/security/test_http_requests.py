@@ -15,8 +15,10 @@ AUTH = {"Authorization": "Bearer cw"}
 
 
 @pytest.mark.parametrize(("accept", "chosen"), [
-    (None, "application/graphql-response+json"),
-    ("*/*", "application/graphql-response+json"),
+    (None, "application/json"),
+    ("*/*", "application/json"),
+    ("application/*", "application/json"),
+    ("*/*;q=0.5, application/graphql-response+json", "application/graphql-response+json"),
     ("application/json", "application/json"),
     ("application/graphql-response+json, application/json;q=0.9", "application/graphql-response+json"),
     ("application/json, application/graphql-response+json;q=0.5", "application/json"),

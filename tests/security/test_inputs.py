@@ -28,7 +28,8 @@ async def test_a_20000_character_address_is_refused_before_any_centre_call() -> 
     centres = _centres()
     async with client(centres, {"w": WRITER}) as http:
         response = await http.post("/graphql", json={"query": SUBMIT, "variables": {"input": _input("路" * 20_000)}},
-                                   headers={"Authorization": "Bearer w"})
+                                   headers={"Authorization": "Bearer w",
+                                            "Accept": "application/graphql-response+json"})
     assert response.status_code == 400
     (error,) = response.json()["errors"]
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "maxLength": 10_000, "actual": 20_000}
