@@ -17,9 +17,7 @@ import contextlib
 import hashlib
 import itertools
 import json
-import os
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,25 +26,16 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from httpx_ws import AsyncWebSocketSession, aconnect_ws
 
-from connectors.registry import build_connectors
-from gateway.app import create_app
-from gateway.demo import demo_settings_for
-from policy.auth import build_authenticator
 from policy.personas import persona_claims
 from sandbox.idp import mint_token
-from sandbox.runner import Sandbox, run_sandbox
-from services.audit import open_audit_store
+from sandbox.runner import Sandbox
+from tests.e2e.browser import ARTIFACTS, BASE_FLAGS, CHROMIUM, need_chromium, serving_demo
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 OFFLINE = ("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
            "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,900", "--remote-debugging-port=0",
+FLAGS = (*BASE_FLAGS, "--disable-dev-shm-usage", "--window-size=1280,900", "--remote-debugging-port=0",
          "--remote-allow-origins=*", *OFFLINE)
 QUERY = "{ centres { centre status } }"
 
@@ -54,43 +43,14 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = "no /usr/bin/chromium (make browser installs it) — GraphiQL is not checked in a browser"
-    if os.environ.get("ONEDOOR_REQUIRE_SERVICES") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def]
-        yield  # the test process owns signals
+    need_chromium("GraphiQL")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, Sandbox]]:
     """The sandbox and a demo-mode gateway (GraphiQL on) on real loopback ports."""
-    state_dir = tmp_path_factory.mktemp("graphiql")
-    async with run_sandbox(None, state_dir, matters=300) as sb:
-        settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port=8000)
-        audit = await open_audit_store(settings.audit.url)
-        authenticate = build_authenticator(settings.auth)
-        app = create_app(settings, build_connectors(settings.centres), authenticate, audit=audit)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            assert not task.done(), "gateway failed to start"
-            await asyncio.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}", sb
-        finally:
-            server.should_exit = True
-            await task
-            sock.close()
-            await audit.aclose()
+    async with serving_demo(tmp_path_factory.mktemp("graphiql"), matters=300) as served:
+        yield served
 
 
 class DevTools:

@@ -10,76 +10,37 @@ the test skips with the reason, unless ``ONEDOOR_REQUIRE_SERVICES=1``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
-from connectors.registry import build_connectors
-from gateway.app import create_app
-from gateway.demo import demo_samples, demo_settings_for
-from policy.auth import build_authenticator
+from gateway.demo import demo_samples
 from policy.personas import persona_claims
 from sandbox.idp import mint_token
-from sandbox.runner import Sandbox, run_sandbox
-from services.audit import open_audit_store
+from sandbox.runner import Sandbox
+from tests.e2e.browser import ARTIFACTS, BASE_FLAGS, CHROMIUM, need_chromium, serving_demo
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1280,1600", "--virtual-time-budget=20000")
+FLAGS = (*BASE_FLAGS, "--window-size=1280,1600", "--virtual-time-budget=20000")
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = "no /usr/bin/chromium (apt-get install -y chromium) — the portal is not checked in a browser"
-    if os.environ.get("ONEDOOR_REQUIRE_SERVICES") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def]
-        yield  # the test process owns signals
+    need_chromium("the portal")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, Sandbox]]:
     """The sandbox and a demo-mode gateway on real loopback ports."""
     state_dir = tmp_path_factory.mktemp("portal")
-    async with run_sandbox(None, state_dir) as sb:
-        settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port=8000)
+    async with serving_demo(state_dir) as (url, sb):
         (state_dir / "demo.json").write_text(
             f'{{"issuer": "{sb.idp_url}", "samples": ["{demo_samples(sb.world)[0]}"]}}')
-        audit = await open_audit_store(settings.audit.url)
-        authenticate = build_authenticator(settings.auth)
-        app = create_app(settings, build_connectors(settings.centres), authenticate, audit=audit)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        server = _Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            assert not task.done(), "gateway failed to start"
-            await asyncio.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}", sb
-        finally:
-            server.should_exit = True
-            await task
-            sock.close()
-            await audit.aclose()
+        yield url, sb
 
 
 async def _chromium(tmp: Path, *args: str) -> str:
