@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.processes import free_base_port
 from gateway.demo import EXAMPLE_QUERY
+from tests.e2e.demo_process import running_demo
 
 
 def test_demo_starts_answers_with_printed_token_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_base_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port), "--state-dir",
-         str(tmp_path / "state")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if line.startswith("Ctrl-C stops everything"):
-                break
-        out = "\n".join(lines)
+    with running_demo(tmp_path / "state") as demo:
+        port, lines, out = demo.port, demo.lines, demo.out
         assert f"http://127.0.0.1:{port}/graphql" in out, out
         samples = [ln.split(": ", 1)[1] for ln in lines if ln.startswith("sample citizen: ")]
         assert len(samples) == 3 and all(len(s) == 18 for s in samples)
@@ -57,12 +36,3 @@ def test_demo_starts_answers_with_printed_token_and_stops_on_ctrl_c(tmp_path: Pa
         assert {n["centre"] for n in nodes} == {
             "MEDIATION", "LEGAL_SERVICES", "PETITIONS", "LITIGATION", "GOVERNANCE"}
         assert any(n["links"] for n in nodes)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        process.stdout.close()
-    assert code == 0
