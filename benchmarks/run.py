@@ -128,6 +128,8 @@ async def measure_arm(bench: Bench, arm: str, process_pid: int, url: str, args: 
         out: dict[str, Any] = {}
         async with bench.load(url, scenario, target) as load:
             await load.latency(0, warm_up=5)  # warm up pools and caches
+            # ... and a JIT (the peer's V8): a short run at full concurrency, unmeasured
+            await load.throughput(min(2.0, args.seconds / 4), args.concurrency, [])
             if first and alone:
                 counts = await backend_calls(load, bench.centres, args.calls)
                 out["calls_per_query"] = round(sum(sum(c.values()) for c in counts) / len(counts), 2)
