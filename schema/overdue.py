@@ -118,6 +118,12 @@ async def _chain(ctx: RequestContext, root: MatterRecord) -> list[MatterRecord]:
     return chain
 
 
+def _is_root(r: MatterRecord) -> bool:
+    """Where a chain starts: a record that leads on and was not itself referred."""
+    return any(link.relation in _FOLLOW for link in r.links) \
+        and not any(link.relation is LinkRelation.REFERRED_FROM for link in r.links)
+
+
 async def _live_chains(ctx: RequestContext, prefix: str, span: tuple[dt.datetime, dt.datetime],
                        path: list[str | int]) -> list[list[MatterRecord]]:
     query = ListQuery(region_prefixes=(prefix,), received_from=span[0], received_to=span[1])
@@ -128,8 +134,7 @@ async def _live_chains(ctx: RequestContext, prefix: str, span: tuple[dt.datetime
         except CentreError as exc:
             report(ctx, exc, path)
             continue
-        roots += [r for r in records if any(link.relation in _FOLLOW for link in r.links)
-                  and not any(link.relation is LinkRelation.REFERRED_FROM for link in r.links)]
+        roots += [r for r in records if _is_root(r)]
     try:
         return list(await asyncio.gather(*(_chain(ctx, r) for r in roots)))
     except CentreError as exc:
@@ -184,7 +189,8 @@ class OverdueQuery:
         prefix = check_region(ctx, region_code)
         span = period(from_, to)
         if ctx.projection is not None:
-            chains = await projected_chains(ctx.projection, prefix, span, ctx.principal.in_jurisdiction)
+            chains = await projected_chains(ctx.projection, prefix, span, ctx.principal.in_jurisdiction, _FOLLOW,
+                                            _is_root)
         else:
             chains = await _live_chains(ctx, prefix, span, info.path.as_list())
         out = []

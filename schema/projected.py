@@ -15,7 +15,7 @@ two paths count alike; the store only sums and filters.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from onedoor import deadlines as rules
@@ -41,7 +41,6 @@ __all__ = ["STORED", "Projected", "projected_cells", "projected_chains", "projec
 STORED: tuple[str, ...] = tuple(c for c in COUNTS if c not in ("registered", "repeat_petitions", "overdue_open"))
 
 _KINDS = ("mediation_type", "service_type", "petition_type", "case_type", "event_type")
-_FOLLOW = (LinkRelation.REFERRED_TO, LinkRelation.ESCALATED_TO, LinkRelation.CONFIRMED_BY)
 
 
 def row_mapper(secret: bytes) -> RowMapper:
@@ -109,18 +108,19 @@ async def projected_overdue(store: ProjectionStore, prefix: str, as_of: dt.datet
 
 
 async def projected_chains(store: ProjectionStore, prefix: str, span: tuple[dt.datetime, dt.datetime],
-                           visible: Callable[[str], bool]) -> list[list[MatterRecord]]:
+                           visible: Callable[[str], bool], follow: Collection[LinkRelation],
+                           is_root: Callable[[MatterRecord], bool]) -> list[list[MatterRecord]]:
     """Escalation chains from grid events and mediations registered in ``span`` under
-    ``prefix``, followed through the projection (at most four steps); a step whose region
-    is not ``visible`` to the caller ends its chain, as on the live path."""
-    roots = [r for r in await store.roots(prefix, span[0], span[1], (Centre.GOVERNANCE, Centre.MEDIATION))
-             if any(link.relation in _FOLLOW for link in r.links)
-             and not any(link.relation is LinkRelation.REFERRED_FROM for link in r.links)]
+    ``prefix``, followed through the projection (at most four steps) by the live path's
+    own rules: ``follow`` (the relations a chain follows) and ``is_root``; a step whose
+    region is not ``visible`` to the caller ends its chain, as on the live path."""
+    found = await store.roots(prefix, span[0], span[1], (Centre.GOVERNANCE, Centre.MEDIATION))
+    roots = [r for r in found if is_root(record_of(r))]
     chains = [[r] for r in roots]
     for length in range(1, 4):
         wanted: dict[tuple[Centre, str], list[int]] = {}
         for i, chain in enumerate(chains):
-            nxt = [x for x in chain[-1].links if x.relation in _FOLLOW]
+            nxt = [x for x in chain[-1].links if x.relation in follow]
             if len(chain) == length and nxt:
                 wanted.setdefault((nxt[0].centre, nxt[0].native_id), []).append(i)
         if not wanted:
