@@ -160,12 +160,14 @@ async def test_jurisdiction_is_inside_every_projection_query(both: Both, jurisdi
                                    headers={"Authorization": f"Bearer {token}"})).json()
         late = (await client.post("/graphql", json={"query": OVERDUE, "variables": {"region": region}},
                                   headers={"Authorization": f"Bearer {token}"})).json()
-        answers.append((stats, late))
-    (live, live_late), (mine, mine_late) = answers
+        chains = (await client.post("/graphql", json={"query": ESCALATIONS, "variables": {
+            "region": region, **_span(both, 700)}}, headers={"Authorization": f"Bearer {token}"})).json()
+        answers.append((stats, late, chains))
+    (live, live_late, live_chains), (mine, mine_late, mine_chains) = answers
     inside = regions.canonical_prefix(region).startswith(regions.canonical_prefix(jurisdiction))
     if not inside:  # refused, never silently empty
-        for body in (mine, mine_late):
-            assert body["data"] is None or body["data"].get("statistics") is None
+        for body in (mine, mine_late, mine_chains):
+            assert body["data"] is None or not any(body["data"].values())
             assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         return
     prefix = regions.canonical_prefix(region)
@@ -173,3 +175,8 @@ async def test_jurisdiction_is_inside_every_projection_query(both: Both, jurisdi
     assert all(i["regionCode"].startswith(prefix) for i in mine_late["data"]["overdue"])
     assert mine["data"]["statistics"]["totals"] == live["data"]["statistics"]["totals"]
     assert mine_late["data"]["overdue"] == live_late["data"]["overdue"]
+    home = regions.canonical_prefix(jurisdiction)  # a chain may leave the region, never the jurisdiction
+    steps = [s for c in mine_chains["data"]["escalations"] for s in c["steps"]]
+    assert all(s["regionCode"].startswith(home) for s in steps)
+    assert all(c["steps"][0]["regionCode"].startswith(prefix) for c in mine_chains["data"]["escalations"])
+    assert mine_chains["data"]["escalations"] == live_chains["data"]["escalations"]
