@@ -321,7 +321,8 @@ def main() -> None:
             out["engines"].append(result)
     RESULTS.mkdir(exist_ok=True)
     size = args.matters * args.replicate
-    path = RESULTS / f"projection-{args.matters}{f'x{args.replicate}' if args.replicate > 1 else ''}.json"
+    suffix = (f"x{args.replicate}" if args.replicate > 1 else "") + (f"-{args.latency_ms}ms" if args.latency_ms else "")
+    path = RESULTS / f"projection-{args.matters}{suffix}.json"
     out["replicated_to"] = size
     path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     print(f"written {path}")
