@@ -103,3 +103,17 @@ async def test_the_subscription_ends_when_the_token_expires(gw: Gateway) -> None
         assert (await ws.receive_json(timeout=10))["type"] == "complete"
         await asyncio.sleep(0)
 
+
+
+async def test_a_centre_the_caller_may_not_read_is_never_called(gw: Gateway) -> None:
+    """Point 9: a mediation:read-only caller following a petition makes no PETITIONS call."""
+    petition = await file(gw, "申诉求决", "sub-scope-1")
+    claims = persona_claims("caseworker", scopes="mediation:read")
+    token = mint_token(gw.sandbox.state_dir, {"iss": gw.sandbox.idp_url, **claims}, ttl=600)
+    url = gw.sandbox.urls[Centre.PETITIONS]
+    async with httpx.AsyncClient() as direct:
+        before = sum((await direct.get(f"{url}/_sandbox/stats")).json()["byEndpoint"].values())
+        async with following(gw, petition["id"], token) as ws:
+            assert (await ws.receive_json(timeout=10))["type"] == "complete"  # as if it did not exist
+        after = sum((await direct.get(f"{url}/_sandbox/stats")).json()["byEndpoint"].values())
+    assert after == before
