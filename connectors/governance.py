@@ -23,6 +23,7 @@ from onedoor.model import (
     MatterStatus,
     PartyRecord,
     ResidentRecord,
+    RiskWarningRecord,
 )
 
 from ._centre_writes import send_grid_event
@@ -221,6 +222,22 @@ def parse_resident(raw: Any) -> ResidentRecord:
     )
 
 
+WARNINGS_QUERY = """query OneDoorRiskWarnings($regionPrefixes: [String!], $limit: Int) {
+  riskWarnings(regionPrefixes: $regionPrefixes, limit: $limit) { warningNo level regionCode summary raisedAt } }"""
+
+
+def warnings_request(region_prefixes: Sequence[str], limit: int) -> GraphQLRequest:
+    return {"query": WARNINGS_QUERY, "variables": {"regionPrefixes": list(region_prefixes), "limit": limit}}
+
+
+def parse_warnings(payload: Any) -> list[RiskWarningRecord]:
+    with decoding(CENTRE, "riskWarnings"):
+        return [RiskWarningRecord(warning_no=req_str(w, "warningNo"), level=req_str(w, "level"),
+                                  region_code=req_str(w, "regionCode"), summary=req_str(w, "summary"),
+                                  raised_at=parse_iso(req_str(w, "raisedAt")))
+                for w in (as_dict(x, "RiskWarning") for x in as_list(_data(payload)["riskWarnings"]))]
+
+
 def parse_entities(payload: Any, expected: int) -> list[Any]:
     """The raw ``_entities`` list, one slot per representation (``None`` = unknown key)."""
     with decoding(CENTRE, "_entities"):
@@ -299,6 +316,12 @@ class GovernanceConnector(SearchConnector):
                     for spelling in spellings[canon]:
                         found[spelling] = parse_resident(raw)
         return found
+
+    async def risk_warnings(self, region_prefixes: Sequence[str], limit: int) -> list[RiskWarningRecord]:
+        """Risk warnings (风险预警) raised within the region prefixes, newest first."""
+        if not region_prefixes:
+            return []
+        return parse_warnings(await self._post(warnings_request(region_prefixes, limit)))
 
     async def _search(
         self, query: ListQuery | None, limit: int, id_numbers: Sequence[str] = ()

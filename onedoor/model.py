@@ -28,6 +28,7 @@ __all__ = [
     "PartyKind",
     "PartyRecord",
     "ResidentRecord",
+    "RiskWarningRecord",
 ]
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -140,6 +141,18 @@ class MatterRecord:
     def sort_key(self) -> tuple[float, str, str]:
         """Newest first, then a stable tie-break on centre and native id."""
         return (-self.received_at.timestamp(), self.centre.value, self.native_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskWarningRecord:
+    """A risk warning (风险预警) the governance centre raised for a region: an
+    aggregate judgement about a kind of dispute rising there, naming no person."""
+
+    warning_no: str
+    level: str  # RED 红 · ORANGE 橙 · YELLOW 黄 · BLUE 蓝 (四级预警)
+    region_code: str
+    summary: str
+    raised_at: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)

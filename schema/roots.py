@@ -12,12 +12,13 @@ from .filing import FilingQuery, Mutation
 from .health import HealthQuery
 from .matter import MATTER_TYPES
 from .query import Query
+from .risk import RiskQuery
 from .statistics import StatisticsQuery
 from .subscription import Subscription
 
 __all__ = ["CONCRETE_TYPES", "Mutation", "RootQuery", "Subscription"]
 
-RootQuery = merge_types("Query", (Query, FilingQuery, StatisticsQuery, HealthQuery))
+RootQuery = merge_types("Query", (Query, FilingQuery, StatisticsQuery, HealthQuery, RiskQuery))
 # Reached only through the ``Matter`` interface, so named for the schema here:
 # one per centre, as registered in ``schema.matter.MATTER_TYPES``.
 CONCRETE_TYPES: tuple[type, ...] = tuple(MATTER_TYPES.values())

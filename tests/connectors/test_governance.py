@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import httpx
@@ -11,7 +12,9 @@ from connectors.governance import (
     GovernanceConnector,
     entities_request,
     parse_search,
+    parse_warnings,
     search_request,
+    warnings_request,
 )
 from connectors.settings import GovernanceSettings
 from onedoor.model import Centre, LinkRelation, MatterStatus
@@ -103,3 +106,16 @@ async def test_empty_status_filter_short_circuits() -> None:
     page = await conn.list_matters(ListQuery(statuses=(MatterStatus.TERMINATED,)))
     await conn.aclose()
     assert page.items == () and page.total == 0
+
+
+def test_risk_warnings_map_and_a_broken_one_is_a_bad_response() -> None:
+    request = warnings_request(["6323"], 5)
+    assert request["variables"] == {"regionPrefixes": ["6323"], "limit": 5}
+    good = {"data": {"riskWarnings": [{"warningNo": "YJ63232220260001", "level": "ORANGE",
+                                        "regionCode": "632322", "summary": "土地纠纷集中上升",
+                                        "raisedAt": "2026-11-20T09:30:00+08:00"}]}}
+    (warning,) = parse_warnings(good)
+    assert (warning.warning_no, warning.level, warning.raised_at.utcoffset()) == (
+        "YJ63232220260001", "ORANGE", dt.timedelta(hours=8))
+    with pytest.raises(CentreBadResponse):
+        parse_warnings({"data": {"riskWarnings": [{"warningNo": "x"}]}})
