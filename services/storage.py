@@ -1,5 +1,5 @@
-"""Opening one SQLite file from several processes (``serve --workers N``), and
-writing to it in one immediate transaction.
+"""Opening one SQLite file from several processes (``serve --workers N``), writing
+to it in one immediate transaction, and using one connection from worker threads.
 
 Switching a new database to WAL needs a moment of exclusive access and SQLite
 answers "database is locked" at once instead of waiting on the busy handler, so
@@ -8,13 +8,14 @@ two workers starting together could fail start-up. The switch is retried briefly
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["connect_durable", "immediate"]
+__all__ = ["connect_durable", "immediate", "in_thread"]
 
 T = TypeVar("T")
 
@@ -53,3 +54,20 @@ def immediate(conn: sqlite3.Connection, fn: Callable[[], T]) -> T:
         raise
     conn.execute("COMMIT")
     return result
+
+
+async def in_thread(lock: asyncio.Lock, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker thread, one call at a time under ``lock``.
+
+    Cancelling the caller does not stop the thread, so the lock is held until the
+    thread is done: otherwise the next call — or ``close()`` at shutdown — would use
+    the connection while the thread still does, which crashes the interpreter
+    (seen: a segmentation fault when a cancelled checkpoint's read met the close).
+    """
+    async with lock:
+        work = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await asyncio.wait({work})  # let the thread finish before the lock is let go
+            raise

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..storage import connect_durable, immediate
+from ..storage import connect_durable, immediate, in_thread
 from .chain import Anchor, ChainState, ChainVerifier, Inspection, PurgePlan, Vouched
 from .record import (
     GENESIS_HASH,
@@ -80,8 +80,7 @@ class SqliteAuditStore:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._closed:
             raise RuntimeError("audit store is closed")
-        async with self._lock:
-            return await asyncio.to_thread(fn, *args)
+        return await in_thread(self._lock, fn, *args)
 
     def _write(self, fn: Callable[[], T]) -> T:
         return immediate(self._conn, fn)
@@ -243,9 +242,8 @@ class SqliteAuditStore:
 
     async def aclose(self) -> None:
         if not self._closed:
-            async with self._lock:
-                self._closed = True
-                await asyncio.to_thread(self._conn.close)
+            self._closed = True
+            await in_thread(self._lock, self._conn.close)
 
 
 def _connect(path: str, create: bool) -> sqlite3.Connection:

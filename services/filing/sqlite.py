@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..storage import connect_durable, immediate
+from ..storage import connect_durable, immediate, in_thread
 from .store import Submission
 
 __all__ = ["COLUMNS", "SqliteSubmissionStore"]
@@ -52,8 +52,7 @@ class SqliteSubmissionStore:
         return cls(await asyncio.to_thread(_connect, path))
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        async with self._lock:
-            return await asyncio.to_thread(immediate, self._conn, fn)
+        return await in_thread(self._lock, immediate, self._conn, fn)
 
     async def claim(self, submission: Submission) -> tuple[Submission, bool]:
         def run() -> tuple[Submission, bool]:
@@ -114,8 +113,7 @@ class SqliteSubmissionStore:
         return int(n)
 
     async def aclose(self) -> None:
-        async with self._lock:
-            await asyncio.to_thread(self._conn.close)
+        await in_thread(self._lock, self._conn.close)
 
 
 def _connect(path: str) -> sqlite3.Connection:

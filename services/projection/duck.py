@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from onedoor.model import Centre
+from services.storage import in_thread
 
 from .rows import FLAGS, ProjectionRow
 from .sql import Statements, watermark_of, watermark_values
@@ -82,8 +83,7 @@ class DuckProjection:
         return store
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        async with self._lock:
-            return await asyncio.to_thread(fn)
+        return await in_thread(self._lock, fn)
 
     def _bulk(self, values: list[tuple[Any, ...]]) -> None:
         fd, name = tempfile.mkstemp(suffix=".csv", dir=self._dir)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from onedoor.model import Centre
-from services.storage import immediate
+from services.storage import immediate, in_thread
 
 from .rows import FLAGS, ProjectionRow
 from .sql import Statements, watermark_of, watermark_values
@@ -65,8 +65,7 @@ class SqliteProjection:
         return store
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        async with self._lock:
-            return await asyncio.to_thread(fn)
+        return await in_thread(self._lock, fn)
 
     async def upsert(self, rows: Sequence[ProjectionRow]) -> None:
         if not rows:

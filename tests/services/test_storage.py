@@ -45,3 +45,38 @@ def test_workers_starting_together_all_open_the_store(tmp_path: Path) -> None:
         out.close()
         out.join_thread()
     assert results == ["wal"] * 160
+
+
+async def test_a_cancelled_call_keeps_the_connection_until_its_thread_is_done() -> None:
+    """Cancelling a caller must not let the next call (or close) use the connection
+    while the cancelled call's thread still does — that crashed the interpreter."""
+    import asyncio
+    import threading
+
+    from services.storage import in_thread
+
+    lock = asyncio.Lock()
+    order: list[str] = []
+    release = threading.Event()
+
+    def slow() -> None:
+        order.append("slow starts")
+        release.wait(10)
+        order.append("slow ends")
+
+    def close() -> None:
+        order.append("close")
+
+    first = asyncio.create_task(in_thread(lock, slow))
+    for _ in range(1000):  # bounded: the thread starts within ~10 s
+        if order:
+            break
+        await asyncio.sleep(0.01)
+    first.cancel()
+    second = asyncio.create_task(in_thread(lock, close))
+    await asyncio.sleep(0.05)
+    assert order == ["slow starts"]  # close waits: the thread still holds the connection
+    release.set()
+    await second
+    assert order == ["slow starts", "slow ends", "close"]
+    assert first.cancelled()
