@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import json
@@ -61,7 +62,7 @@ class LocalBroadcast:
         return None
 
 
-class _Remote:
+class _Remote(abc.ABC):
     """Shared by the two transports: who we are, the encoding, fire-and-forget sends."""
 
     def __init__(self) -> None:
@@ -96,8 +97,9 @@ class _Remote:
             # Freshness, not correctness: polls and the cache TTL still bound staleness.
             log.warning("broadcast: a notice was not sent (%s)", type(task.exception()).__name__)
 
+    @abc.abstractmethod
     async def _send(self, payload: str) -> None:
-        raise NotImplementedError
+        """Put one encoded notice on the shared channel."""
 
     async def _drain(self) -> None:
         for task in list(self._sending):

@@ -65,21 +65,8 @@ class DuckProjection:
 
         conn = await asyncio.to_thread(connect)
         store = cls(conn, path, flags)
-        sql = store._sql
-
-        def prepare() -> None:
-            for statement in sql.meta:
-                conn.execute(statement)
-            found = conn.execute(sql.get_layout).fetchone()
-            if found is None or found[0] != sql.layout:  # another layout: start empty
-                for statement in sql.drop:
-                    conn.execute(statement)
-            for statement in sql.ddl:
-                if not statement.startswith("CREATE INDEX"):  # zone maps serve the range scans
-                    conn.execute(statement)
-            conn.execute(sql.set_layout, [sql.layout])
-
-        await store._run(prepare)
+        # No indexes: DuckDB's zone maps serve the range scans.
+        await store._run(lambda: store._sql.prepare(conn, indexes=False))
         return store
 
     async def _run(self, fn: Callable[[], T]) -> T:

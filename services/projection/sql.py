@@ -98,6 +98,20 @@ class Statements:
                       f"AND received_at >= {mark(3)} AND received_at <= {mark(4)} AND links <> '[]'")
         self.one = f"SELECT {cols} FROM matter WHERE centre = {mark(1)} AND native_id = {mark(2)}"
 
+    def prepare(self, conn: Any, *, indexes: bool = True) -> None:
+        """Create the tables on a DB-API connection (SQLite, DuckDB); a store written in
+        another layout is dropped first — a projection is rebuilt from the centres."""
+        for statement in self.meta:
+            conn.execute(statement)
+        found = conn.execute(self.get_layout).fetchone()
+        if found is None or found[0] != self.layout:
+            for statement in self.drop:
+                conn.execute(statement)
+        for statement in self.ddl:
+            if indexes or not statement.startswith("CREATE INDEX"):
+                conn.execute(statement)
+        conn.execute(self.set_layout, [self.layout])
+
     def upsert_from(self, table: str) -> str:
         """Every row of ``table`` (same columns) into ``matter``, replacing by key."""
         if not _NAME.match(table):

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from onedoor.model import Centre
@@ -36,8 +37,6 @@ class SqliteProjection:
     async def open(cls, path: str, flags: Sequence[str] = FLAGS) -> SqliteProjection:
         def connect() -> sqlite3.Connection:
             if path != ":memory:":
-                from pathlib import Path
-
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
             # A projection is rebuilt from the centres, so durability is traded for speed.
@@ -48,20 +47,7 @@ class SqliteProjection:
 
         conn = await asyncio.to_thread(connect)
         store = cls(conn, flags)
-        sql = store._sql
-
-        def prepare() -> None:
-            for statement in sql.meta:
-                conn.execute(statement)
-            found = conn.execute(sql.get_layout).fetchone()
-            if found is None or found[0] != sql.layout:  # another layout: start empty
-                for statement in sql.drop:
-                    conn.execute(statement)
-            for statement in sql.ddl:
-                conn.execute(statement)
-            conn.execute(sql.set_layout, (sql.layout,))
-
-        await store._run(lambda: immediate(conn, prepare))
+        await store._run(lambda: immediate(conn, lambda: store._sql.prepare(conn)))
         return store
 
     async def _run(self, fn: Callable[[], T]) -> T:

@@ -88,7 +88,11 @@ async def test_a_callback_on_one_replica_wakes_a_subscriber_on_another(
 
 async def test_an_unreadable_notice_is_ignored() -> None:
     delivered: list[Any] = []
-    remote = _Remote()
+    class Silent(_Remote):
+        async def _send(self, payload: str) -> None:
+            return None
+
+    remote = Silent()
     remote._deliver = lambda c, i: delivered.append((c, i))
     for payload in ("not json", '{"o": "x"}', '{"o": "x", "c": "NOPE", "i": "1"}',
                     '{"o": "x", "c": "MEDIATION", "i": 7}'):
