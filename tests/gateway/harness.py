@@ -19,6 +19,20 @@ from policy.principal import Principal
 from services.audit import AuditStore, open_audit_store
 
 URLS = {c: f"http://127.0.0.1:{9101 + i}" for i, c in enumerate(Centre)}
+# The [centres.*] tables a config file needs (demo ports; nothing listens there).
+CENTRES_TOML = """\
+[centres.mediation]
+base_url = "http://127.0.0.1:8101"
+[centres.legal_services]
+base_url = "http://127.0.0.1:8102"
+token_url = "http://127.0.0.1:8100/oauth/token"
+[centres.petitions]
+base_url = "http://127.0.0.1:8103"
+[centres.litigation]
+base_url = "http://127.0.0.1:8104"
+[centres.governance]
+base_url = "http://127.0.0.1:8105"
+"""
 
 
 def settings(**overrides: object) -> GatewaySettings:

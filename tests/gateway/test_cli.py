@@ -12,6 +12,7 @@ import pytest
 from gateway.cli import main
 from sandbox.idp import load_key
 from services.audit import AuditEntry, open_audit_store
+from tests.gateway.harness import CENTRES_TOML
 
 CITIZEN = "11010519491231002X"
 
@@ -72,18 +73,7 @@ def test_audit_verify_detects_an_edit(tmp_path: Path, capsys: pytest.CaptureFixt
 
 _CONFIG = """
 mode = "{mode}"
-[centres.mediation]
-base_url = "http://127.0.0.1:8101"
-[centres.legal_services]
-base_url = "http://127.0.0.1:8102"
-token_url = "http://127.0.0.1:8100/oauth/token"
-[centres.petitions]
-base_url = "http://127.0.0.1:8103"
-[centres.litigation]
-base_url = "http://127.0.0.1:8104"
-[centres.governance]
-base_url = "http://127.0.0.1:8105"
-"""
+""" + CENTRES_TOML  # no braces: safe inside str.format
 
 
 def test_config_check_names_the_bad_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

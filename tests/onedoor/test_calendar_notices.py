@@ -12,6 +12,7 @@ import pytest
 from gateway.calendar_notices import NoticeError, load_notices, read_notices
 from gateway.settings import ConfigError, load_settings
 from onedoor import deadlines, periods
+from tests.gateway.harness import CENTRES_TOML
 
 YEAR = periods.KNOWN_YEARS.stop  # the first year the package does not know
 
@@ -83,9 +84,6 @@ def test_config_check_refuses_a_bad_notice_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[2027]\nholidays = []\n")
     config = tmp_path / "onedoor.toml"
-    centres = "".join(f'[centres.{c}]\nbase_url = "http://127.0.0.1:1"\n'
-                      for c in ("mediation", "legal_services", "petitions", "litigation", "governance"))
-    centres = centres.replace('[centres.legal_services]\n', '[centres.legal_services]\ntoken_url = "http://127.0.0.1:1/t"\n')
-    config.write_text(f'[calendar]\nnotices = "{bad}"\n{centres}')
+    config.write_text(f'[calendar]\nnotices = "{bad}"\n{CENTRES_TOML}')
     with pytest.raises(ConfigError, match="unknown keys"):
         load_settings(config)

@@ -43,7 +43,7 @@ from services.audit import (
 )
 from services.audit.record import format_time
 from services.audit.witness import PurgeNote, Tail
-from tests.gateway.harness import settings
+from tests.gateway.harness import CENTRES_TOML, settings
 from tests.schema.test_query import _centres
 from tests.services.audit import conftest as audit_conftest
 from tests.services.audit.conftest import Backend
@@ -297,18 +297,7 @@ state_dir = "{state}"
 url = "{url}"
 signing_key = "{key}"
 witness = "{witness}"
-[centres.mediation]
-base_url = "http://127.0.0.1:8101"
-[centres.legal_services]
-base_url = "http://127.0.0.1:8102"
-token_url = "http://127.0.0.1:8100/oauth/token"
-[centres.petitions]
-base_url = "http://127.0.0.1:8103"
-[centres.litigation]
-base_url = "http://127.0.0.1:8104"
-[centres.governance]
-base_url = "http://127.0.0.1:8105"
-"""
+""" + CENTRES_TOML  # no braces: safe inside str.format
 
 
 async def test_the_cli_names_the_finding(
