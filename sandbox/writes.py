@@ -28,6 +28,7 @@ honours in status filters.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -113,6 +114,8 @@ class WriteStore:
         # Every change, in order, per centre (ids may repeat): the changed-since feeds
         # read it (sandbox/feeds.py); a position in it is a change's sequence number.
         self.journal: dict[Centre, list[str]] = {c: [] for c in Centre}
+        # Callbacks on their way (held so the event loop does not drop them mid-flight).
+        self.deliveries: set[asyncio.Task[int]] = set()
 
     def _native_id(self, centre: Centre, fields: dict[str, Any], now: int) -> str:
         seq = self.world.count(centre) + len(self.records[centre]) + 1
@@ -142,6 +145,7 @@ class WriteStore:
         self.records[centre][native_id] = record
         self.created[centre] += 1
         self.touch(centre, native_id)
+        self.call_back(centre, native_id, "created")
         if key is not None:
             self.keys[(centre, key)] = native_id
         return record, False
@@ -174,7 +178,31 @@ class WriteStore:
             return False
         held.append(dict(link))
         self.touch(centre, native_id)
+        self.call_back(centre, native_id, "linked")
         return True
+
+    def call_back(self, centre: Centre, native_id: str, change: str) -> None:
+        """A centre with webhooks calls every registered URL back after a create or an
+        added link, as after a status move, so a copy kept by push (the gateway's
+        projection) learns of it at once. Delivered in the background: the centre
+        answers its caller first, as real systems queue their callbacks."""
+        if centre not in WEBHOOK_CENTRES or not self.hooks[centre]:
+            return
+        record = self.get(centre, native_id) or self.moved.get((centre, native_id))
+        if record is None:
+            row = self.world.row_of(centre, native_id)
+            status = self.world.matter(row).status if row is not None else ""
+        else:
+            status = record.status
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a store used outside a server (scripts, doctests) has nobody to call
+            return
+        body = _webhook_body(centre, native_id, status, int(time.time()), change)
+        task = loop.create_task(
+            _deliver(list(self.hooks[centre]), body, self.webhook_secrets.get(centre)))
+        self.deliveries.add(task)
+        task.add_done_callback(self.deliveries.discard)
 
     def with_links(self, centre: Centre, native_id: str, native: list[Any]) -> list[Any]:
         """A record's native links followed by the added ones it does not already hold."""
@@ -216,16 +244,23 @@ class WriteStore:
         return next((r[native_id] for r in self.records.values() if native_id in r), None)
 
 
-def _webhook_body(record: Written | Moved) -> dict[str, Any]:
+# What changed, in each centre's own vocabulary (API.md, "Signed callbacks").
+_CHANGES = {
+    Centre.MEDIATION: {"status": "case.status_changed", "created": "case.created", "linked": "case.related_added"},
+    Centre.LITIGATION: {"status": "CASE_STATE_CHANGED", "created": "CASE_CREATED", "linked": "CASE_RELATED_ADDED"},
+    Centre.GOVERNANCE: {"status": "STATUS_CHANGED", "created": "REPORTED", "linked": "REFERRAL_ADDED"},
+}
+
+
+def _webhook_body(centre: Centre, native_id: str, status: str, at: int, change: str = "status") -> dict[str, Any]:
     """Each centre's own callback shape."""
-    at = record.steps[-1][0]
-    if record.centre is Centre.MEDIATION:
-        return {"event": "case.status_changed", "caseNo": record.native_id,
-                "statusCode": record.status, "time": to_cst(at).strftime("%Y-%m-%d %H:%M:%S")}
-    if record.centre is Centre.LITIGATION:
-        return {"type": "CASE_STATE_CHANGED", "caseNumber": record.native_id,
-                "state": record.status, "ts": at * 1000}
-    return {"eventNo": record.native_id, "status": record.status, "at": to_cst(at).isoformat()}
+    kind = _CHANGES[centre][change]
+    if centre is Centre.MEDIATION:
+        return {"event": kind, "caseNo": native_id, "statusCode": status,
+                "time": to_cst(at).strftime("%Y-%m-%d %H:%M:%S")}
+    if centre is Centre.LITIGATION:
+        return {"type": kind, "caseNumber": native_id, "state": status, "ts": at * 1000}
+    return {"eventNo": native_id, "status": status, "at": to_cst(at).isoformat(), "change": kind}
 
 
 def control_app(centre: Centre, store: WriteStore, steps: dict[str, str],
@@ -270,8 +305,10 @@ def control_app(centre: Centre, store: WriteStore, steps: dict[str, str],
         record.steps.append((now, steps[wanted]))
         record.closed = now if wanted in closed else None
         store.touch(centre, native_id)
-        delivered = await _deliver(store.hooks[centre], _webhook_body(record),
-                                   store.webhook_secrets.get(centre))
+        delivered = 0
+        if centre in WEBHOOK_CENTRES:
+            body = _webhook_body(centre, record.native_id, record.status, record.steps[-1][0])
+            delivered = await _deliver(store.hooks[centre], body, store.webhook_secrets.get(centre))
         return JSONResponse({"id": record.native_id, "status": wanted, "delivered": delivered})
 
     async def created(_: Request) -> Response:

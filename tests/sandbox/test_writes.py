@@ -4,6 +4,8 @@ the added link rendered by every read path of generated and created records alik
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -268,3 +270,72 @@ async def test_status_of_an_unknown_record_is_404(sb: Sandbox, http: httpx.Async
                                json={"status": "AJSL"})
     assert response.status_code == 404
     assert sb.writes is not None and (Centre.MEDIATION, "TJ999999202400001") not in sb.writes.moved
+
+
+class Receiver:
+    """A bare HTTP receiver on a free loopback port that keeps each callback's
+    headers and JSON body (answers 204), as a centre's subscriber would."""
+
+    def __init__(self) -> None:
+        self.calls: asyncio.Queue[tuple[dict[str, str], Any]] = asyncio.Queue()
+        self.server: asyncio.Server | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in head[1:] if h)}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        await self.calls.put((headers, json.loads(body)))
+        writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/hook"
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+# centre → (its id field, where it says what changed, the create's and the added link's word for it)
+CHANGES = {Centre.MEDIATION: ("caseNo", "event", "case.created", "case.related_added"),
+           Centre.LITIGATION: ("caseNumber", "type", "CASE_CREATED", "CASE_RELATED_ADDED"),
+           Centre.GOVERNANCE: ("eventNo", "change", "REPORTED", "REFERRAL_ADDED")}
+
+
+@pytest.mark.parametrize("centre", sorted(CHANGES, key=list(Centre).index))
+async def test_push_centres_call_back_on_creates_and_added_links(
+        sb: Sandbox, http: httpx.AsyncClient, centre: Centre) -> None:
+    """A copy kept by push learns of a new record or link from the callback, not
+    from the next full reload; each callback signed like the status ones."""
+    assert sb.writes is not None
+    id_field, kind_field, on_create, on_link = CHANGES[centre]
+    receiver = Receiver()
+    async with receiver as url:
+        assert (await http.post(f"{sb.urls[centre]}/_sandbox/webhooks", json={"url": url})).status_code == 201
+        try:
+            native_id = created(sb, centre)
+            headers, body = await asyncio.wait_for(receiver.calls.get(), 10)
+            assert (body[id_field], body[kind_field]) == (native_id, on_create)
+            assert headers["x-onedoor-signature"].startswith("t=")
+            status, _ = await add(http, sb, centre, native_id, LINKS[centre])
+            assert status in (200, 201)
+            _, body = await asyncio.wait_for(receiver.calls.get(), 10)
+            assert (body[id_field], body[kind_field]) == (native_id, on_link)
+            await add(http, sb, centre, native_id, LINKS[centre])  # the same link again: nothing changed
+            await asyncio.sleep(0.2)
+            assert receiver.calls.empty()
+        finally:
+            sb.writes.hooks[centre].remove(url)
+
+
+async def test_polled_centres_do_not_call_back(sb: Sandbox, http: httpx.AsyncClient) -> None:
+    assert sb.writes is not None
+    sb.writes.hooks[Centre.PETITIONS].append("http://127.0.0.1:9/never")
+    try:
+        created(sb, Centre.PETITIONS)
+        assert not sb.writes.deliveries
+    finally:
+        sb.writes.hooks[Centre.PETITIONS].clear()
