@@ -85,7 +85,8 @@ class ProjectionHolder:
             feeds = build_feeds(settings.centres, policy=feed_policy(config))
             self.feeder = Feeder(self.store, feeds, row_mapper(_person_key(config, settings.state_dir)),
                                  FeedSettings(poll_seconds=config.poll_seconds, resync_seconds=config.resync_seconds,
-                                              max_concurrency=config.max_concurrency))
+                                              max_concurrency=config.max_concurrency,
+                                              resync_rate=config.resync_rate))
         if self.feeder is not None:
             await self.feeder.restore()
             listeners.append(self.feeder.notify)

@@ -55,7 +55,8 @@ class ProjectionSettings(_Strict):
     row store; ``postgresql://…?schema=…`` shared by replicas (let one process ``feed``,
     e.g. ``python -m gateway.projection``). The feeder has its own connector pools: at
     most ``max_concurrency`` centres resynced at once, ``centre_concurrency`` requests in
-    flight per centre, each bounded by ``timeout_seconds``. ``person_key`` keys the
+    flight per centre, each bounded by ``timeout_seconds``; a periodic resync of a centre
+    already held reads at most ``resync_rate`` records a second. ``person_key`` keys the
     petitioner hash (repeat petitions); ``None``: a random key kept in the state directory."""
 
     enabled: bool = False
@@ -66,6 +67,9 @@ class ProjectionSettings(_Strict):
     max_concurrency: int = Field(default=2, ge=1, le=5)
     centre_concurrency: int = Field(default=4, ge=1, le=100)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # Records a second read per centre by a periodic reconciliation (None: unpaced); the
+    # first load of a centre is never paced. Bulkhead for CPU and the centres' capacity.
+    resync_rate: float | None = Field(default=1000.0, gt=0)
     person_key: SecretStr | None = Field(default=None, min_length=16)
 
 

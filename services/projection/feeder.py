@@ -17,7 +17,10 @@ opens a breaker an interactive request then meets):
 A resync reads the whole centre, writes what is missing or different and
 deletes what the centre no longer holds (:class:`Drift` counts each). Rows an
 incremental change wrote while the resync ran are left as they are: the
-snapshot page may be older than the change.
+snapshot page may be older than the change. A resync of a centre the projection
+already holds is paced (``resync_rate`` records a second): it is background
+work, and unpaced it takes CPU and the centre's capacity from interactive
+requests. The first load of a centre runs as fast as the centre answers.
 
 Example::
 
@@ -35,7 +38,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from connectors.errors import CentreError
@@ -57,6 +60,11 @@ class FeedSettings:
     max_concurrency: int = 2  # centres resynced at once (the other cores serve requests)
     batch: int = 500  # ids re-read per push batch
     write_rows: int = 5000  # rows written at once during a resync
+    # A reconciliation of a centre the projection already holds reads at most this many
+    # records a second (None: as fast as the centre answers). It is background work: paced,
+    # it leaves the centre's capacity and this machine's CPU to interactive requests. The
+    # first load of a centre (nothing held yet) is never paced.
+    resync_rate: float | None = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,27 @@ class _State:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class _Pace:
+    """Keeps a reader at or under ``rate`` records a second on average, by sleeping
+    between pages (the next page is asked for only when the budget allows it)."""
+
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+    sleep: Callable[[float], Awaitable[None]] = staticmethod(asyncio.sleep)
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self.started = self.clock()
+        self.count = 0
+
+    async def after(self, records: int) -> None:
+        if self.rate is None:
+            return
+        self.count += records
+        ahead = self.started + self.count / self.rate - self.clock()
+        if ahead > 0:
+            await self.sleep(ahead)
 
 
 class Feeder:
@@ -186,6 +215,7 @@ class Feeder:
         else:
             pages = feed.snapshot()
         before = await self.store.fingerprints(centre)
+        pace = _Pace(self.settings.resync_rate if before else None)
         state.touched = set()
         seen: set[str] = set()
         missing = stale = unmapped = 0
@@ -207,6 +237,7 @@ class Feeder:
                 if len(buffer) >= self.settings.write_rows:  # engines load large batches far faster
                     await self.store.upsert(buffer)
                     buffer = []
+                await pace.after(len(page))
             await self.store.upsert(buffer)
             if isinstance(feed, CursorFeed):
                 cursor = self._last_cursor.pop(centre, None)

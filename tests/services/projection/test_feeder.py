@@ -23,6 +23,7 @@ from sandbox.client import set_fault
 from sandbox.runner import Sandbox, run_sandbox
 from schema.projected import STORED, row_mapper
 from services.projection import Feeder, FeedSettings, ProjectionStore, open_projection_store
+from services.projection import feeder as feeder_module
 
 from .conftest import ENGINES, engine_url
 
@@ -43,7 +44,7 @@ async def sb(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sandbox]
 async def feeder(sb: Sandbox, store: ProjectionStore) -> AsyncIterator[Feeder]:
     settings = demo_settings_for(dict(sb.urls), sb.idp_url, sb.state_dir, port=8000)
     fed = Feeder(store, build_feeds(settings.centres, policy=POLICY), row_mapper(b"k" * 32),
-                 FeedSettings(poll_seconds=0.05, resync_seconds=3600))
+                 FeedSettings(poll_seconds=0.05, resync_seconds=3600, resync_rate=None))
     yield fed
     await fed.aclose()
 
@@ -201,7 +202,7 @@ async def test_a_restart_resumes_from_the_stored_watermarks(sb: Sandbox, feeder:
     await feeder.load()
     settings = demo_settings_for(dict(sb.urls), sb.idp_url, sb.state_dir, port=8000)
     again = Feeder(store, build_feeds(settings.centres, policy=POLICY), row_mapper(b"k" * 32),
-                   FeedSettings(poll_seconds=0.05, resync_seconds=3600))
+                   FeedSettings(poll_seconds=0.05, resync_seconds=3600, resync_rate=None))
     try:
         await again.restore()
         assert again.marks == await store.watermarks()
@@ -237,3 +238,30 @@ async def test_a_record_the_snapshot_missed_is_asked_for_not_deleted(sb: Sandbox
     drift = await feeder.resync(Centre.MEDIATION)
     assert drift.extra == 0 and await store.count(Centre.MEDIATION) == sb.world.count(Centre.MEDIATION)
     assert (Centre.MEDIATION, skipped) in await store.rows([(Centre.MEDIATION, skipped)])
+
+
+async def test_a_reconciliation_is_paced_and_the_first_load_is_not(
+        sb: Sandbox, store: ProjectionStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pace is counted, not timed: on a clock that moves only when the feeder sleeps,
+    the sleeps asked for add up to exactly records ÷ rate, and the first load asks for none."""
+    slept: list[float] = []
+    now = [100.0]
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(feeder_module._Pace, "clock", staticmethod(lambda: now[0]))
+    monkeypatch.setattr(feeder_module._Pace, "sleep", staticmethod(sleep))
+    settings = demo_settings_for(dict(sb.urls), sb.idp_url, sb.state_dir, port=8000)
+    fed = Feeder(store, build_feeds(settings.centres, policy=POLICY), row_mapper(b"k" * 32),
+                 FeedSettings(poll_seconds=0.05, resync_seconds=3600, resync_rate=500.0))
+    try:
+        first = await fed.resync(Centre.MEDIATION)
+        assert slept == []
+        again = await fed.resync(Centre.MEDIATION)
+        assert again.seen == first.seen > 500
+        assert sum(slept) == pytest.approx(again.seen / 500.0)
+        assert len(slept) > 1  # between pages, not once at the end
+    finally:
+        await fed.aclose()
