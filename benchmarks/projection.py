@@ -169,7 +169,9 @@ async def _bulkhead(app: Any, feeder: Feeder, token: str, runs: int, url: str, b
 
 
 async def _resync_only(url: str, base: int, state: Path) -> None:
-    """A feeding process of its own: resync every centre into the shared projection."""
+    """A feeding process of its own: resync every centre into the shared projection, at
+    the CPU priority ``python -m gateway.projection`` gives itself (nice 10)."""
+    os.nice(10)
     settings = demo_settings_for({c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)},
                                  f"http://127.0.0.1:{base + 100}", state, port=base + 1)
     store = await open_projection_store(url, STORED)

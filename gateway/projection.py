@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import signal
 from collections.abc import Callable
@@ -140,7 +141,13 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m gateway.projection --config FILE``: the feeding process (SIGINT/SIGTERM stop it)."""
     parser = argparse.ArgumentParser(description="feed the analytic projection from a process of its own")
     parser.add_argument("--config", type=Path, required=True)
-    settings = load_settings(parser.parse_args(argv).config)
+    parser.add_argument("--nice", type=int, default=10, choices=range(20), metavar="0-19",
+                        help="lower this process's CPU priority by this much (default 10)")
+    args = parser.parse_args(argv)
+    settings = load_settings(args.config)
+    # Feeding is background work: on a host shared with serving gateways the kernel
+    # should run their requests first. Lowering one's own priority needs no privilege.
+    os.nice(args.nice)
 
     async def run() -> None:
         stop = asyncio.Event()
