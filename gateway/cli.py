@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
                               "LITIGATION, GOVERNANCE (one process per centre)")
     sandbox.add_argument("--public-host", default=None,
                          help="host name the gateway reaches the sandbox by (issuer URL)")
+    sandbox.add_argument("--callbacks", default=None, metavar="GATEWAY_URL",
+                         help="register GATEWAY_URL/webhooks/<centre> with each centre that calls back "
+                              "(as `onedoor demo` does for its own gateway)")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command")
     fault = sandbox_sub.add_parser("fault", help="set a fault on a running centre")
     fault.add_argument("centre", choices=_CENTRES, help="the centre to change")

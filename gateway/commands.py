@@ -59,7 +59,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         serve_forever(args.port, args.state_dir, seed=args.seed, matters=args.matters,
                       latency_ms=args.latency_ms, host=args.host, public_host=args.public_host,
-                      only=only, rate_limit=args.rate_limit)
+                      only=only, rate_limit=args.rate_limit, callbacks=args.callbacks)
     return 0
 
 

@@ -168,8 +168,12 @@ def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
                   matters: int | None = None, latency_ms: int = 0, jitter_ms: int = 0,
                   host: str = HOST, public_host: str | None = None,
                   only: Collection[str] | None = None, rate_limit: float = 50.0,
-                  webhook_secrets: Mapping[Centre, str] | None = None) -> None:
+                  webhook_secrets: Mapping[Centre, str] | None = None,
+                  callbacks: str | None = None) -> None:
     """Blocking: run the sandbox until SIGINT/SIGTERM (``onedoor sandbox``).
+
+    ``callbacks``: a gateway's base URL; ``{callbacks}/webhooks/<centre>`` is
+    registered with every served centre that calls back, as ``onedoor demo`` does.
 
     Each centre's webhook secret comes from ``webhook_secrets``, else from the
     environment (``ONEDOOR_SANDBOX__MEDIATION__WEBHOOK_SECRET``, … — never argv,
@@ -197,6 +201,10 @@ def serve_forever(base_port: int, state_dir: Path, *, seed: int = 7,
             for centre, secret in sb.webhook_secrets.items():
                 if centre.value in served and centre not in configured:
                     print(f"{centre.value:<18} webhook secret (made up): {secret}", flush=True)
+            if callbacks and sb.writes is not None:
+                for centre in WEBHOOK_CENTRES:
+                    if centre.value in served:
+                        sb.writes.hooks[centre].append(f"{callbacks.rstrip('/')}/webhooks/{centre.value.lower()}")
             await stop.wait()
 
     asyncio.run(main())

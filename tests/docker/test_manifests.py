@@ -73,6 +73,42 @@ def test_compose_wires_gateway_sandbox_postgres_and_redis() -> None:
     assert set(gateway["depends_on"]) == {"postgres", "redis", "sandbox"}
 
 
+def _compose_settings(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The settings a compose service's process loads: its mounted TOML under its environment."""
+    for key, value in service["environment"].items():
+        monkeypatch.setenv(key, str(value))
+    mount = next(v for v in service["volumes"] if v.endswith(":/etc/onedoor/onedoor.toml:ro"))
+    return load_settings(DOCKER / mount.split(":")[0].removeprefix("./"))
+
+
+def test_compose_wires_callbacks_the_shared_projection_and_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The push centres call the gateway back with the secret it checks; the workers read one
+    PostgreSQL projection that the projection-feeder service alone feeds; Redis carries the
+    shared cache and the replicas' change notices."""
+    from onedoor.model import Centre
+
+    services = yaml.safe_load((DOCKER / "compose.yaml").read_text())["services"]
+    gateway, sandbox, feeder = services["gateway"], services["sandbox"], services["projection-feeder"]
+    command = sandbox["command"]
+    assert command[command.index("--callbacks") + 1] == f"http://gateway:{_dockerfile()['EXPOSE']}"
+    with monkeypatch.context() as env:
+        serving = _compose_settings(gateway, env)
+    with monkeypatch.context() as env:
+        feeding = _compose_settings(feeder, env)
+    for centre in (Centre.MEDIATION, Centre.LITIGATION, Centre.GOVERNANCE):
+        secret = sandbox["environment"][f"ONEDOOR_SANDBOX__{centre.value}__WEBHOOK_SECRET"]
+        held = serving.centres.for_centre(centre).webhook_secret
+        assert len(secret) >= 32 and held is not None and held.get_secret_value() == secret
+    assert serving.projection.enabled and not serving.projection.feed
+    assert feeding.projection.enabled and feeding.projection.feed
+    assert serving.projection.url == feeding.projection.url
+    assert serving.projection.url is not None and serving.projection.url.startswith("postgresql://")
+    assert feeder["entrypoint"][-2:] == ["-m", "gateway.projection"]
+    assert serving.submissions.broadcast_url == "redis://redis:6379/0"
+    cache = serving.centres.cache.redis_url
+    assert cache is not None and cache.get_secret_value() == "redis://redis:6379/0"
+
+
 def _centres() -> list[Any]:
     from onedoor.model import Centre
 

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,3 +103,28 @@ def test_serve_workers_auto_is_every_available_core(capsys: pytest.CaptureFixtur
         with pytest.raises(SystemExit):
             _parser().parse_args(["serve", "--config", "x.toml", "--workers", bad])
     assert "--workers" in capsys.readouterr().err
+
+
+async def test_sandbox_registers_the_callbacks_it_is_given(tmp_path: Path) -> None:
+    """`onedoor sandbox --callbacks URL` (the compose file's wiring): every served centre
+    that calls back has URL/webhooks/<centre> registered from the start; one that is
+    polled has none."""
+    import httpx
+
+    port = free_base_port()
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("onedoor")), "sandbox", "--port", str(port),
+        "--state-dir", str(tmp_path), "--matters", "200", "--only", "MEDIATION,PETITIONS",
+        "--callbacks", "http://gateway.example:8000/", stdout=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        printed = [await asyncio.wait_for(process.stdout.readline(), 60) for _ in range(2)]
+        assert all(b"http://127.0.0.1:" in line for line in printed), printed
+        async with httpx.AsyncClient(timeout=10) as client:
+            hooks = await client.get(f"http://127.0.0.1:{port + 101}/_sandbox/webhooks")
+            polled = await client.get(f"http://127.0.0.1:{port + 103}/_sandbox/webhooks")
+        assert hooks.json() == {"urls": ["http://gateway.example:8000/webhooks/mediation"]}
+        assert polled.status_code == 501
+    finally:
+        process.terminate()
+        await process.wait()
