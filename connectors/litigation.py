@@ -144,7 +144,8 @@ def create_body(draft: MatterDraft) -> dict[str, Any]:
         "cause": draft.category, "title": draft.title, "regionCode": draft.region_code,
         "caseType": "民初" if draft.kind == "FIRST_INSTANCE" else "诉前调",
         "description": draft.description,
-        "parties": [{"role": role, "name": p.name, "idNo": p.id_number, "tel": p.phone}
+        "parties": [{"role": role, "name": p.name, "idNo": p.id_number, "tel": p.phone,
+                     "orgCode": p.org_code if p.kind is PartyKind.ORGANISATION else None}
                     for p, role in people],
         "related": [related_entry(link) for link in draft.links]}}
 

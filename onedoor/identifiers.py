@@ -6,8 +6,15 @@ MOD 11-2 check character. Legacy 15-digit numbers (``YYMMDD``, no check
 character) still live in old systems; they upgrade to 18 digits by inserting
 ``19`` and appending the check character. A lowercase ``x`` equals ``X``.
 
+Unified social credit codes (统一社会信用代码, GB 32100-2015) name organisations:
+a registration-authority character, an entity-type character, the 6-digit region
+of registration, a 9-character organisation code and a check character, over
+``0-9ABCDEFGHJKLMNPQRTUWXY`` (no I, O, S, V, Z) with weights ``3^i mod 31``.
+
 >>> normalise_resident_id("11010519491231002x")
 '11010519491231002X'
+>>> normalise_uscc(" 91632301ma7abcde1e ")
+'91632301MA7ABCDE1E'
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ __all__ = [
     "legacy_variants",
     "make_resident_id",
     "normalise_resident_id",
+    "normalise_uscc",
     "to_legacy_15",
     "uscc_is_valid",
 ]
@@ -129,9 +137,30 @@ def legacy_variants(canonical: str) -> tuple[str, ...]:
 
 def uscc_is_valid(code: str) -> bool:
     """Unified social credit code (GB 32100-2015) check."""
-    code = code.strip().upper()
-    if len(code) != 18 or any(c not in _USCC_ALPHABET for c in code):
+    try:
+        normalise_uscc(code)
+    except InvalidIdentifier:
         return False
+    return True
+
+
+def normalise_uscc(raw: str) -> str:
+    """The canonical (upper-case, trimmed) unified social credit code, or raise
+    :class:`InvalidIdentifier` (``length``, ``full_width``, ``format``, ``checksum``)."""
+    code = raw.strip().upper()
+    if any("\uff10" <= c <= "\uff5a" for c in code):
+        raise InvalidIdentifier(
+            "full_width", "统一社会信用代码含全角字符，请使用半角字符 / the unified social credit code contains "
+            "full-width characters; use ASCII (half-width) ones")
+    if len(code) != 18:
+        raise InvalidIdentifier(
+            "length", "统一社会信用代码应为18位 / a unified social credit code has 18 characters")
+    if any(c not in _USCC_ALPHABET for c in code):
+        raise InvalidIdentifier(
+            "format", "统一社会信用代码只能包含数字和大写字母（不含I、O、S、V、Z） / a unified social credit code is "
+            "digits and capital letters other than I, O, S, V and Z")
     total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
-    expected = (31 - total % 31) % 31
-    return _USCC_ALPHABET[expected] == code[17]
+    if _USCC_ALPHABET[(31 - total % 31) % 31] != code[17]:
+        raise InvalidIdentifier(
+            "checksum", "统一社会信用代码校验位错误 / the unified social credit code check character is wrong")
+    return code

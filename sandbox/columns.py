@@ -131,7 +131,8 @@ def build_columns(rng: np.random.Generator, people: Citizens, n: int, now: int) 
 def _link_lawsuits(cols: Columns) -> None:
     """调解不成起诉: a terminated mediation (ZZ) and a first-instance civil case (民初) that the same
     citizen filed within a year after it, neither already in a story, are one dispute that went
-    on to court; they point at each other (and the case takes the mediation's category)."""
+    on to court; they point at each other (and the case takes the mediation's category and
+    other side: the employer the wage claim was mediated with is the one sued)."""
     med = np.arange(cols.starts[MED], cols.starts[MED + 1])
     med = med[(cols.status[med] == 6) & (cols.link[med] < 0) & (cols.closed[med] >= 0)]
     lit = np.arange(cols.starts[LIT], cols.starts[LIT + 1])
@@ -146,6 +147,7 @@ def _link_lawsuits(cols: Columns) -> None:
                 cols.story[m] = cols.story[row] = LAWSUIT
                 cols.side[m], cols.side[row] = 0, 1
                 cols.category[row] = cols.category[m]
+                cols.other[row] = cols.other[m]
                 break
 
 

@@ -15,8 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from onedoor.model import CATEGORIES
-from onedoor.regions import get_region
-from sandbox.people import org_name
+from sandbox.people import employer, employer_index
 from sandbox.world import Matter, World, to_cst
 
 __all__ = [
@@ -43,13 +42,15 @@ class Party:
 
 
 def counter_party(world: World, m: Matter) -> Party:
-    """The other side of the dispute; both ends of a story get the same one."""
+    """The other side of the dispute; both ends of a story get the same one. An
+    organisation is one of the county's pool (:func:`sandbox.people.employer`), so one
+    employer meets many residents, at several centres."""
     if m.other is not None:
         o = m.other
         return Party(o.name, o.id_number, o.phone, o.address, None)
     key = m.row if m.partner_row is None else min(m.row, m.partner_row)
     rng = np.random.default_rng((world.seed, key, 99))
-    name, code, _ = org_name(rng, get_region(m.region_code[:6]).name)
+    name, code = employer(world.seed, m.region_code[:6], employer_index(rng, world.size))
     return Party(name, None, None, None, code)
 
 

@@ -159,7 +159,7 @@ def render_court_case(w: Written) -> dict[str, Any]:
     parties = [{"role": "PLAINTIFF", "name": a["name"], "idNo": a.get("id_number"),
                 "tel": a.get("phone")}]
     parties += [{"role": "DEFENDANT", "name": o["name"], "idNo": o.get("id_number"),
-                 "tel": o.get("phone")} for o in _others(w)]
+                 "tel": o.get("phone"), "orgCode": o.get("org_code")} for o in _others(w)]
     return {
         "caseNumber": w.native_id,
         "court": {"code": court_code, "name": f"{get_region(county).name}人民法院"},

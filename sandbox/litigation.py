@@ -84,7 +84,8 @@ def render_case(world: World, m: Matter) -> dict[str, Any]:
         "deadlineAt": _ms(m.due), "closedAt": _ms(m.closed),
         "parties": [
             {"role": first, "name": m.citizen.name, "idNo": m.stored_id, "tel": m.citizen.phone},
-            {"role": second, "name": other.name, "idNo": other.id_number, "tel": other.phone},
+            {"role": second, "name": other.name, "idNo": other.id_number, "tel": other.phone,
+             "orgCode": other.org_code},
         ],
         "docket": docket, "related": related,
     }
@@ -106,7 +107,8 @@ def _new_case(body: Any) -> tuple[dict[str, Any], str | None]:
         raise BadRequest("a PLAINTIFF party and regionCode are required")
 
     def person(p: dict[str, Any]) -> dict[str, Any]:
-        return {"name": p.get("name"), "id_number": p.get("idNo"), "phone": p.get("tel")}
+        return {"name": p.get("name"), "id_number": p.get("idNo"), "phone": p.get("tel"),
+                "org_code": p.get("orgCode")}
 
     request_id = body.get("requestId")
     return ({"title": case.get("title"), "category": case["cause"],

@@ -151,7 +151,7 @@ def litigation_spec() -> J:
         "court": _obj({"code": _STR, "name": _STR}), "filedAt": _INT,
         "deadlineAt": {"type": ["integer", "null"]}, "closedAt": {"type": ["integer", "null"]},
         "parties": {"type": "array", "items": _obj({"role": _STR, "name": _STR, "idNo": _NSTR,
-                                                    "tel": _NSTR}, ["role", "name"])},
+                                                    "tel": _NSTR, "orgCode": _NSTR}, ["role", "name"])},
         "docket": {"type": "array", "items": _obj({"ts": _INT, "entry": _STR})},
         "related": {"type": "array", "items": _obj({"kind": _STR, "ref": _STR, "system": _STR},
                                                    ["kind", "ref"])}})

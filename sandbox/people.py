@@ -6,20 +6,27 @@ world of hundreds of thousands of people costs a few megabytes; a
 are valid GB 11643-1999 numbers built from the county code of the citizen's
 village, and are unique: the 3-digit sequence is ranked within each
 (county, birth date) group.
+
+Organisations come from a small pool of employers per county (:func:`employer`):
+the same builder, landlord or cooperative turns up in many residents' disputes,
+and in more than one centre (a wage claim mediated, then litigated), as in the
+seeds. Each has a valid GB 32100-2015 credit code registered in its county
+(``91`` companies, ``93`` farmers' cooperatives, ``92`` 个体工商户 sole traders).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
 from onedoor.regions import Region, get_region, villages
 
-__all__ = ["Citizen", "Citizens", "org_name", "uscc", "village_table"]
+__all__ = ["EMPLOYERS_PER_COUNTY", "Citizen", "Citizens", "employer", "employer_index", "uscc",
+           "village_table"]
 
 I64 = npt.NDArray[np.int64]
 
@@ -37,8 +44,11 @@ _PHONE_PREFIXES = np.array(
      180, 181, 182, 183, 186, 187, 188, 189, 199], dtype=np.int64)
 _USCC = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _ORG_WORDS = ("恒泰", "宏达", "鑫源", "金川", "雪域", "高原", "昆仑", "兴盛", "安和", "瑞丰")
-_ORG_KINDS = ("建筑工程有限公司", "商贸有限公司", "物业服务有限公司", "运输有限公司",
-              "农牧业专业合作社", "房地产开发有限公司", "餐饮管理有限公司")
+# (name ending, the credit code's registration-authority and entity-type characters)
+_ORG_KINDS = (("建筑工程有限公司", "91"), ("商贸有限公司", "91"), ("物业服务有限公司", "91"), ("运输有限公司", "91"),
+              ("农牧业专业合作社", "93"), ("房地产开发有限公司", "91"), ("餐饮管理有限公司", "91"),
+              ("便民超市", "92"))
+EMPLOYERS_PER_COUNTY = len(_ORG_WORDS) * len(_ORG_KINDS)  # every name in a county is its own
 DAY = 86_400
 
 
@@ -81,13 +91,28 @@ def uscc(body17: str) -> str:
     return body17 + _USCC[(31 - total % 31) % 31]
 
 
-def org_name(rng: np.random.Generator, county_name: str) -> tuple[str, str, str]:
-    """(name, credit code, county-less short name) of a made-up organisation."""
-    word = _ORG_WORDS[int(rng.integers(len(_ORG_WORDS)))]
-    kind = _ORG_KINDS[int(rng.integers(len(_ORG_KINDS)))]
+@lru_cache(maxsize=4096)
+def employer(seed: int, county6: str, k: int) -> tuple[str, str]:
+    """(name, credit code) of the county's ``k``-th organisation (``0 <= k <``
+    :data:`EMPLOYERS_PER_COUNTY`): the same in every centre and every run of a seed."""
+    word = _ORG_WORDS[k % len(_ORG_WORDS)]
+    kind, prefix = _ORG_KINDS[k // len(_ORG_WORDS) % len(_ORG_KINDS)]
+    rng = np.random.default_rng((seed, int(county6), k, 98))
     chars = "".join(_USCC[int(i)] for i in rng.integers(0, len(_USCC), 9))
-    digits = "".join(str(int(d)) for d in rng.integers(0, 10, 6))
-    return f"{county_name}{word}{kind}", uscc("91" + digits + chars), word
+    return f"{get_region(county6).name}{word}{kind}", uscc(prefix + county6 + chars)
+
+
+def employer_index(rng: np.random.Generator, matters: int) -> int:
+    """Which of its county's organisations a dispute is with: a pool that grows with the
+    world (about one organisation per 400 matters in a county's share, at least 12) and
+    a few large employers that turn up more often than the rest."""
+    return int(rng.choice(len(w := _pool(min(EMPLOYERS_PER_COUNTY, max(12, matters // 400)))), p=w))
+
+
+@cache
+def _pool(size: int) -> npt.NDArray[np.float64]:
+    weights = 1.0 / np.arange(1, size + 1) ** 0.7
+    return np.asarray(weights / weights.sum(), np.float64)
 
 
 class Citizens:

@@ -36,3 +36,17 @@ def test_full_width_digits_get_a_reason_that_says_so() -> None:
             normalise_resident_id(raw)
         assert caught.value.reason == "full_width"
         assert "全角" in caught.value.message and "full-width" in caught.value.message
+
+
+def test_a_credit_code_is_canonicalised_and_each_fault_has_its_reason() -> None:
+    from onedoor.identifiers import normalise_uscc, uscc_is_valid
+
+    assert normalise_uscc(" 91632301ma7abcde1e ") == "91632301MA7ABCDE1E"
+    assert uscc_is_valid("92632301MA7ABCDE1B")  # 个体工商户 (sole trader) codes check alike
+    for raw, reason in (("91632301MA7ABCDE1F", "checksum"), ("91632301MA7ABCDE1", "length"),
+                        ("91632301MA7ABCDI1E", "format"), ("９1632301MA7ABCDE1E", "full_width")):
+        with pytest.raises(InvalidIdentifier) as caught:
+            normalise_uscc(raw)
+        assert caught.value.reason == reason, raw
+        assert " / " in caught.value.message  # Chinese / English
+        assert not uscc_is_valid(raw)
