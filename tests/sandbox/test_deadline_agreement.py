@@ -9,59 +9,26 @@ The gateway's clock is the world's ``now`` (the sandbox is frozen at it).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
-import pytest_asyncio
 
-from connectors.base import Connector
-from connectors.registry import build_connectors
-from connectors.settings import demo_settings
 from onedoor.model import CST, Centre
-from policy.principal import Principal
 from sandbox.lifecycle import CASE_TYPES
 from sandbox.people import village_table
 from sandbox.runner import Sandbox
-from schema import RequestContext, build_schema
-from schema.loaders import Loaders
+
+from .conftest import Gateway
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SCHEMA = build_schema()
 REGION = "632300"  # Huangnan: every centre has a few hundred matters here
-SCOPES = frozenset({"mediation:read", "legal:read", "petitions:read", "litigation:read", "governance:read",
-                    "stats:read"})
 OPEN = {"REGISTERED", "ACCEPTED", "IN_PROGRESS", "TRANSFERRED"}
 PAGE = """query($centre: Centre!, $overdue: Boolean, $after: String) {
   matters(filter: {regionPrefix: "@REGION", centres: [$centre], overdue: $overdue}, first: 100, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } nodes { id status overdue } } }""".replace("@REGION", REGION)
 LIST = 'query { overdue(regionCode: "@REGION") { id centre deadlineKind } }'.replace("@REGION", REGION)
-
-
-@dataclass
-class Gateway:
-    connectors: dict[Centre, Connector]
-    now: dt.datetime  # the world's: the sandbox is frozen at it
-
-    async def run(self, query: str, **variables: Any) -> Any:
-        principal = Principal(sub="analyst", client_id="tests", scopes=SCOPES, regions=("6323",),
-                              authenticated=True)
-        ctx = RequestContext(principal=principal, connectors=self.connectors, loaders=Loaders(self.connectors),
-                             request_id="t", now=self.now)
-        result = await SCHEMA.execute(query, variable_values=variables, context_value=ctx)
-        assert result.errors is None, result.errors
-        return result.data
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def gateway(sb: Sandbox) -> AsyncIterator[Gateway]:
-    built = dict(build_connectors(demo_settings(dict(sb.urls), sb.idp_url)))
-    yield Gateway(built, sb.world.now)
-    for connector in built.values():
-        await connector.aclose()
 
 
 async def matters(gateway: Gateway, centre: Centre, overdue: bool | None) -> dict[str, dict[str, Any]]:
