@@ -53,6 +53,8 @@ POSTGRES = os.environ.get("ONEDOOR_TEST_POSTGRES_URL", "postgresql://postgres@12
 STATS = """query S($from: Date!, $to: Date!) { statistics(regionCode: "630000", from: $from, to: $to,
   groupBy: [CENTRE, MONTH]) { totals { registered closed closedOnTime } groups { centre month figures { registered } }
   missingCentres freshness { centre asOf } } }"""
+# records a second a reconciliation reads per centre (``--resync-rate``; 0 = unpaced)
+RESYNC_RATE: float | None = ProjectionSettings().resync_rate
 OVERDUE = """query O { overdue(regionCode: "630000") { id centre deadlineKind daysOverdue } }"""
 # Two open statuses per centre: a change moves a record from one to the other.
 MOVES = {Centre.MEDIATION: ("XXTJ", "FXYP"), Centre.LEGAL_SERVICES: ("under_review", "approved"),
@@ -152,10 +154,12 @@ async def _bulkhead(app: Any, feeder: Feeder, token: str, runs: int, url: str, b
         drifts = await resync
         out = {"idle_p50_ms": _pct(idle, 0.5), "during_resync_p50_ms": _pct(during, 0.5),
                "ratio": round(_pct(during, 0.5) / max(_pct(idle, 0.5), 0.1), 2), "requests_during": len(during),
+               "resync_rate": RESYNC_RATE or 0.0,
                "resync_seconds": round(max((d.finished - d.started).total_seconds() for d in drifts.values()), 1)}
         if not url.startswith("duckdb:"):  # one process per DuckDB file
             child = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "benchmarks.projection", "--resync-only", url, str(base), str(state),
+                "--resync-rate", str(RESYNC_RATE or 0),
                 env={**os.environ, "ONEDOOR_LOGGING__LEVEL": "WARNING"})
             apart: list[float] = []
             while child.returncode is None:
@@ -176,7 +180,7 @@ async def _resync_only(url: str, base: int, state: Path) -> None:
                                  f"http://127.0.0.1:{base + 100}", state, port=base + 1)
     store = await open_projection_store(url, STORED)
     feeder = Feeder(store, build_feeds(settings.centres, policy=feed_policy(ProjectionSettings())),
-                    row_mapper(b"bench-key-of-32-bytes-0123456789"), FeedSettings())
+                    row_mapper(b"bench-key-of-32-bytes-0123456789"), FeedSettings(resync_rate=RESYNC_RATE))
     await feeder.load()
     await feeder.aclose()
     await store.aclose()
@@ -212,7 +216,8 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
     config = ProjectionSettings(enabled=True, timeout_seconds=300)
     feeds = build_feeds(settings.centres, policy=feed_policy(config))
     feeder = Feeder(store, feeds, row_mapper(b"bench-key-of-32-bytes-0123456789"),
-                    FeedSettings(poll_seconds=1.0, resync_seconds=24 * 3600, max_concurrency=2))
+                    FeedSettings(poll_seconds=1.0, resync_seconds=24 * 3600, max_concurrency=2,
+                                 resync_rate=RESYNC_RATE))
     rss_before = _peak_rss_mb()
     started = time.perf_counter()
     drifts = await feeder.load()
@@ -289,9 +294,13 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0, help="each centre's response time")
     parser.add_argument("--bulkhead", action="store_true", help="a caseworker's list idle and during a full resync")
     parser.add_argument("--replicate", type=int, default=1, help="then copy the rows K times in the engine and re-time")
+    parser.add_argument("--resync-rate", type=float, default=ProjectionSettings().resync_rate,
+                        help="records a second a reconciliation reads per centre (0: unpaced)")
     parser.add_argument("--child", nargs=3, metavar=("BASE", "STATE", "SKIP"), help=argparse.SUPPRESS)
     parser.add_argument("--resync-only", nargs=3, metavar=("URL", "BASE", "STATE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global RESYNC_RATE
+    RESYNC_RATE = args.resync_rate or None
     if args.resync_only:
         asyncio.run(_resync_only(args.resync_only[0], int(args.resync_only[1]), Path(args.resync_only[2])))
         return
@@ -312,6 +321,7 @@ def main() -> None:
             cmd = [sys.executable, "-m", "benchmarks.projection", "--matters", str(args.matters), "--engine", engine,
                    "--runs", str(args.runs), "--lag-changes", str(args.lag_changes),
                    "--replicate", str(args.replicate), "--child", str(base), tmp, str(skip),
+                   "--resync-rate", str(args.resync_rate or 0),
                    *(["--live"] if args.live else []), *(["--bulkhead"] if args.bulkhead else [])]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False,
                                   env={**os.environ, "ONEDOOR_LOGGING__LEVEL": "WARNING"})
