@@ -5,8 +5,9 @@ docs/operations.md "Which engine" for the measurements behind the choice).
 A columnar scan sums a province's matters an order of magnitude faster than
 SQLite's row store. DuckDB inserts row by row slowly, so a large batch goes in
 as one ``INSERT OR REPLACE … SELECT FROM read_csv`` of a temporary file; a few
-rows (a pushed change) go in as parameters. Calls run in a worker thread under
-one lock (one connection).
+rows (a pushed change) go in as parameters. A batch's organisation lines go in
+as parallel lists unnested in one statement, in the same transaction. Calls run
+in a worker thread under one lock (one connection).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ __all__ = ["DuckProjection"]
 T = TypeVar("T")
 _BULK = 20  # rows from which a batch is loaded through a CSV file (row inserts are slow)
 _NULL = "\\N"
+# A batch's matter_orgs lines: five parallel lists, unnested side by side.
+_ORGS_IN = ("INSERT INTO matter_orgs SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[]), unnest($3::VARCHAR[]), "
+            "unnest($4::VARCHAR[]), unnest($5::BIGINT[])")
+_ORGS_OUT = "DELETE FROM matter_orgs WHERE centre || chr(31) || native_id IN (SELECT unnest($1::VARCHAR[]))"
 
 
 class DuckProjection:
@@ -82,21 +87,43 @@ class DuckProjection:
         finally:
             os.unlink(name)
 
+    def _transaction(self, write: Callable[[], None]) -> None:
+        self._conn.begin()
+        try:
+            write()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        self._conn.commit()
+
     async def upsert(self, rows: Sequence[ProjectionRow]) -> None:
         if not rows:
             return
         latest = {r.key: r for r in rows}  # one statement may not hold a key twice
         values = [self._sql.values_of(r) for r in latest.values()]
-        if len(values) >= _BULK:
-            await self._run(lambda: self._bulk(values))
-        else:
-            await self._run(lambda: self._conn.executemany(self._sql.upsert, values))
+        keys = [f"{c.value}\x1f{n}" for c, n in latest]
+        orgs = self._sql.org_values(list(latest.values()))
+
+        def write() -> None:
+            if len(values) >= _BULK:
+                self._bulk(values)
+            else:
+                self._conn.executemany(self._sql.upsert, values)
+            self._conn.execute(_ORGS_OUT, [keys])
+            if orgs:
+                self._conn.execute(_ORGS_IN, [list(column) for column in zip(*orgs, strict=True)])
+
+        await self._run(lambda: self._transaction(write))
 
     async def delete(self, centre: Centre, native_ids: Iterable[str]) -> int:
         ids = list(native_ids)
         if ids:
-            await self._run(lambda: self._conn.execute(
-                "DELETE FROM matter WHERE centre = $1 AND list_contains($2, native_id)", [centre.value, ids]))
+            def write() -> None:
+                for table in ("matter", "matter_orgs"):
+                    self._conn.execute(f"DELETE FROM {table} WHERE centre = $1 AND list_contains($2, native_id)",
+                                       [centre.value, ids])
+
+            await self._run(lambda: self._transaction(write))
         return len(ids)
 
     async def count(self, centre: Centre) -> int:
@@ -144,6 +171,11 @@ class DuckProjection:
         found = await self._run(lambda: self._conn.execute(self._sql.roots, params).fetchall())
         wanted = {c.value for c in centres}
         return [self._sql.row_of(v) for v in found if v[0] in wanted]
+
+    async def organisation_matters(self, org_code: str, prefix: str) -> list[tuple[Centre, str]]:
+        params = list(self._sql.organisation_params(org_code, prefix))
+        found = await self._run(lambda: self._conn.execute(self._sql.organisation, params).fetchall())
+        return [(Centre(c), n) for c, n, _ in found]
 
     async def aclose(self) -> None:
         await self._run(self._conn.close)

@@ -16,12 +16,14 @@ from onedoor.model import Centre
 
 from ..audit.postgres import split_schema
 from .rows import FLAGS, ProjectionRow
-from .sql import Statements, watermark_of, watermark_values
+from .sql import ORG_COLUMNS, Statements, watermark_of, watermark_values
 from .store import CellQuery, CellRow, Watermark
 
 __all__ = ["PostgresProjection"]
 
 _BULK = 200  # rows from which a batch is copied
+_ORGS_OUT = ("DELETE FROM matter_orgs o USING unnest($1::text[], $2::text[]) AS k(c, n) "
+             "WHERE o.centre = k.c AND o.native_id = k.n")
 
 
 class PostgresProjection:
@@ -59,25 +61,34 @@ class PostgresProjection:
 
     async def upsert(self, rows: Sequence[ProjectionRow]) -> None:
         """A few rows as parameters; a large batch through ``COPY`` into a temporary table,
-        then one ``INSERT … ON CONFLICT`` (an order of magnitude faster for a load)."""
+        then one ``INSERT … ON CONFLICT`` (an order of magnitude faster for a load). The
+        batch's ``matter_orgs`` lines are replaced in the same transaction."""
         if not rows:
             return
         latest = {r.key: r for r in rows}  # one INSERT may not touch a key twice
         values = [self._sql.values_of(r) for r in latest.values()]
+        orgs = self._sql.org_values(list(latest.values()))
         async with self._pool.acquire() as conn, conn.transaction():
             if len(values) < _BULK:
                 await conn.executemany(self._sql.upsert, values)
-                return
-            await conn.execute("CREATE TEMP TABLE IF NOT EXISTS matter_stage (LIKE matter) ON COMMIT DELETE ROWS")
-            await conn.copy_records_to_table("matter_stage", records=values, columns=list(self._sql.columns))
-            await conn.execute(self._sql.upsert_from("matter_stage"))
+            else:
+                await conn.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS matter_stage (LIKE matter) ON COMMIT DELETE ROWS")
+                await conn.copy_records_to_table("matter_stage", records=values, columns=list(self._sql.columns))
+                await conn.execute(self._sql.upsert_from("matter_stage"))
+            await conn.execute(_ORGS_OUT, [c.value for c, _ in latest], [n for _, n in latest])
+            if len(orgs) < _BULK:
+                await conn.executemany(self._sql.org_insert, orgs)
+            else:
+                await conn.copy_records_to_table("matter_orgs", records=orgs, columns=list(ORG_COLUMNS))
 
     async def delete(self, centre: Centre, native_ids: Iterable[str]) -> int:
         ids = list(native_ids)
         if ids:
-            async with self._pool.acquire() as conn:
-                await conn.execute("DELETE FROM matter WHERE centre = $1 AND native_id = ANY($2::text[])",
-                                   centre.value, ids)
+            async with self._pool.acquire() as conn, conn.transaction():
+                for statement in ("DELETE FROM matter WHERE centre = $1 AND native_id = ANY($2::text[])",
+                                  "DELETE FROM matter_orgs WHERE centre = $1 AND native_id = ANY($2::text[])"):
+                    await conn.execute(statement, centre.value, ids)
         return len(ids)
 
     async def count(self, centre: Centre) -> int:
@@ -124,6 +135,11 @@ class PostgresProjection:
             found = await conn.fetch(self._sql.roots, *self._sql.root_params(prefix, start, end))
         wanted = {c.value for c in centres}
         return [self._sql.row_of(tuple(r)) for r in found if r[0] in wanted]
+
+    async def organisation_matters(self, org_code: str, prefix: str) -> list[tuple[Centre, str]]:
+        async with self._pool.acquire() as conn:
+            found = await conn.fetch(self._sql.organisation, *self._sql.organisation_params(org_code, prefix))
+        return [(Centre(r[0]), r[1]) for r in found]
 
     async def aclose(self) -> None:
         await self._pool.close()

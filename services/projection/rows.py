@@ -11,6 +11,15 @@ KPI flags are computed by the caller's :data:`RowMapper` from the shared KPI
 definitions (``schema.kpi``) when a record is fed; the store only sums them, so
 the projection and the live path count with one definition.
 
+Organisations appear by their unified social credit code (``orgs``: GB 32100-2015,
+canonical, valid codes only), so ``organisation(creditCode:)`` can find a company's
+matters across centres, which no centre can search by. A legal person's code is a
+public registry identifier (国家企业信用信息公示系统), not personal data, so the rule
+above still holds. Only parties a centre records as organisations are indexed: a
+个体工商户 (sole trader, codes starting ``92``) is indexed when the centre records the
+business as the party, never when it records the proprietor as a person who also
+carries a code — a resident ID is never a key here, in any form.
+
 >>> person_key(b"k" * 32, "11010519491231002X")[:8]
 '4ba5f3b2'
 """
@@ -27,8 +36,8 @@ from dataclasses import dataclass, field
 from onedoor.deadlines import RULES, Deadline
 from onedoor.model import CST, Centre, LinkRecord, LinkRelation, MatterRecord, MatterStatus
 
-__all__ = ["FLAGS", "ProjectionRow", "RowMapper", "decode_deadlines", "decode_links", "encode_deadlines",
-           "encode_links", "from_us", "person_key", "to_us"]
+__all__ = ["FLAGS", "ProjectionRow", "RowMapper", "decode_deadlines", "decode_links", "decode_orgs",
+           "encode_deadlines", "encode_links", "encode_orgs", "from_us", "person_key", "to_us"]
 
 # The per-matter KPI counts the store sums (``registered`` is the row itself and
 # ``repeat_petitions`` needs the row's peers: the store computes both).
@@ -58,6 +67,7 @@ class ProjectionRow:
     flags: Mapping[str, int]  # FLAGS → 0/1
     person: str | None  # person_key of the petitioner, petitions only
     links: tuple[LinkRecord, ...]
+    orgs: tuple[str, ...] = ()  # credit codes of the organisation parties, sorted, unique
     _fingerprint: str = field(default="", init=False, repr=False, compare=False)
 
     @property
@@ -79,7 +89,8 @@ class ProjectionRow:
             parts = [self.reference, self.kind, self.category, self.region_code, self.status.value,
                      self.centre_status, _us(self.received_at), self.month, _us(self.closed_at),
                      encode_deadlines(self.deadlines), self.person or "",
-                     ",".join(f"{k}={v}" for k, v in sorted(self.flags.items())), encode_links(self.links)]
+                     ",".join(f"{k}={v}" for k, v in sorted(self.flags.items())), encode_links(self.links),
+                     encode_orgs(self.orgs)]
             digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=12).hexdigest()
             object.__setattr__(self, "_fingerprint", digest)
         return self._fingerprint
@@ -139,6 +150,14 @@ def encode_links(links: tuple[LinkRecord, ...]) -> str:
 
 def decode_links(text: str) -> tuple[LinkRecord, ...]:
     return tuple(LinkRecord(LinkRelation(r), Centre(c), n) for r, c, n in json.loads(text))
+
+
+def encode_orgs(orgs: tuple[str, ...]) -> str:
+    return json.dumps(list(orgs), separators=(",", ":"))
+
+
+def decode_orgs(text: str) -> tuple[str, ...]:
+    return tuple(str(code) for code in json.loads(text))
 
 
 RowMapper = Callable[[MatterRecord], ProjectionRow]

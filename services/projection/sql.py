@@ -1,10 +1,18 @@
 # ruff: noqa: S608 - SQL text is built only from this module's constants and checked column names;
 # values travel as parameters.
-"""The SQL every engine shares: one table, one watermark table, the queries.
+"""The SQL every engine shares: the matter table, its organisation index, the
+watermark table, the queries.
 
 Instants are epoch microseconds (``bigint``) everywhere, so the engines compare
 the same numbers; the region prefix is an index range (:func:`~.store.prefix_bounds`).
 ``mark`` spells the n-th parameter (``?n`` for SQLite, ``$n`` for PostgreSQL).
+
+``matter_orgs`` holds one line per (matter, organisation credit code) with the
+matter's region and registration time, so ``organisation(creditCode:)`` is an index
+range with the region prefix inside it. Each engine replaces a matter's lines in
+the same transaction as the matter (and deletes them with it); the matter's own
+``orgs`` column keeps the codes too, so a row reads back whole and its fingerprint
+covers them.
 
 The KPI flag columns are the caller's (the KPI definitions live above this
 layer); the table's *layout* — those columns and :data:`LAYOUT` — is recorded,
@@ -22,18 +30,29 @@ from typing import Any
 
 from onedoor.model import Centre, MatterStatus
 
-from .rows import ProjectionRow, decode_deadlines, decode_links, encode_deadlines, encode_links, from_us, to_us
+from .rows import (
+    ProjectionRow,
+    decode_deadlines,
+    decode_links,
+    decode_orgs,
+    encode_deadlines,
+    encode_links,
+    encode_orgs,
+    from_us,
+    to_us,
+)
 from .store import CellQuery, CellRow, Watermark, prefix_bounds
 
-__all__ = ["LAYOUT", "OPEN", "Statements", "watermark_of", "watermark_values"]
+__all__ = ["LAYOUT", "OPEN", "ORG_COLUMNS", "Statements", "watermark_of", "watermark_values"]
 
-LAYOUT = "matter-v1"  # bump when a column's meaning changes
+LAYOUT = "matter-v2"  # bump when a column's meaning changes
 OPEN = tuple(s.value for s in (MatterStatus.REGISTERED, MatterStatus.ACCEPTED, MatterStatus.IN_PROGRESS,
                                 MatterStatus.TRANSFERRED))
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _HEAD = ("centre", "native_id", "reference", "kind", "category", "region_code", "status", "centre_status",
          "received_at", "month", "closed_at", "deadlines", "deadline_at")
-_TAIL = ("person", "links", "fingerprint")
+_TAIL = ("person", "links", "orgs", "fingerprint")
+ORG_COLUMNS = ("centre", "native_id", "org_code", "region_code", "received_at")
 _TYPES = {"received_at": "bigint NOT NULL", "closed_at": "bigint", "deadline_at": "bigint", "person": "text"}
 
 
@@ -58,7 +77,8 @@ class Statements:
         self.get_layout = "SELECT value FROM projection_meta WHERE name = 'layout'"
         self.set_layout = (f"INSERT INTO projection_meta (name, value) VALUES ('layout', {mark(1)}) "
                            "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
-        self.drop = ["DROP TABLE IF EXISTS matter", "DROP TABLE IF EXISTS watermark"]
+        self.drop = ["DROP TABLE IF EXISTS matter", "DROP TABLE IF EXISTS watermark",
+                     "DROP TABLE IF EXISTS matter_orgs"]
         self.ddl = [
             "CREATE TABLE IF NOT EXISTS matter (" + ", ".join(
                 f"{c} {types.get(c, 'text NOT NULL')}" for c in self.columns) + ", PRIMARY KEY (centre, native_id))",
@@ -66,6 +86,12 @@ class Statements:
             "CREATE INDEX IF NOT EXISTS matter_deadline ON matter (deadline_at)",
             "CREATE TABLE IF NOT EXISTS watermark (centre text PRIMARY KEY, style text NOT NULL, "
             "as_of bigint, cursor text, row_count bigint NOT NULL, error text)",
+            # No key: a matter's lines are deleted and written again with it (DuckDB checks
+            # a key against rows deleted in the same transaction).
+            "CREATE TABLE IF NOT EXISTS matter_orgs (centre text NOT NULL, native_id text NOT NULL, "
+            "org_code text NOT NULL, region_code text NOT NULL, received_at bigint NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS matter_orgs_code ON matter_orgs (org_code, region_code)",
+            "CREATE INDEX IF NOT EXISTS matter_orgs_matter ON matter_orgs (centre, native_id)",
         ]
         self.set_watermark = (
             f"INSERT INTO watermark (centre, style, as_of, cursor, row_count, error) VALUES "
@@ -97,6 +123,13 @@ class Statements:
         self.roots = (f"SELECT {cols} FROM matter WHERE region_code >= {mark(1)} AND region_code < {mark(2)} "
                       f"AND received_at >= {mark(3)} AND received_at <= {mark(4)} AND links <> '[]'")
         self.one = f"SELECT {cols} FROM matter WHERE centre = {mark(1)} AND native_id = {mark(2)}"
+        self.org_insert = (f"INSERT INTO matter_orgs ({', '.join(ORG_COLUMNS)}) VALUES "
+                           f"({', '.join(mark(i + 1) for i in range(len(ORG_COLUMNS)))})")
+        self.org_delete = f"DELETE FROM matter_orgs WHERE centre = {mark(1)} AND native_id = {mark(2)}"
+        # Newest first, then the global order's tie-break (centre, native id descending).
+        self.organisation = (f"SELECT DISTINCT centre, native_id, received_at FROM matter_orgs "
+                             f"WHERE org_code = {mark(1)} AND region_code >= {mark(2)} AND region_code < {mark(3)} "
+                             "ORDER BY received_at DESC, centre, native_id DESC")
 
     def prepare(self, conn: Any, *, indexes: bool = True) -> None:
         """Create the tables on a DB-API connection (SQLite, DuckDB); a store written in
@@ -128,7 +161,7 @@ class Statements:
                 None if row.closed_at is None else to_us(row.closed_at), encode_deadlines(row.deadlines),
                 None if (due := row.overdue_from) is None else to_us(due),
                 *(int(row.flags.get(f, 0)) for f in self.flags), row.person, encode_links(row.links),
-                row.fingerprint())
+                encode_orgs(row.orgs), row.fingerprint())
 
     def row_of(self, v: Sequence[Any]) -> ProjectionRow:
         n = len(self.flags)
@@ -137,7 +170,7 @@ class Statements:
             status=MatterStatus(v[6]), centre_status=v[7], received_at=from_us(v[8]), month=v[9],
             closed_at=None if v[10] is None else from_us(v[10]), deadlines=decode_deadlines(v[11]),
             flags=dict(zip(self.flags, (int(x) for x in v[13:13 + n]), strict=True)), person=v[13 + n],
-            links=decode_links(v[14 + n]))
+            links=decode_links(v[14 + n]), orgs=decode_orgs(v[15 + n]))
 
     def cell_rows(self, plain: Sequence[Sequence[Any]], repeats: Sequence[Sequence[Any]]) -> list[CellRow]:
         """Combine the grouped sums with the repeat-petition counts (same group key)."""
@@ -151,6 +184,12 @@ class Statements:
             out.append(CellRow(Centre(r[0]), r[1], r[2], r[3], counts))
         return out
 
+    @staticmethod
+    def org_values(rows: Sequence[ProjectionRow]) -> list[tuple[Any, ...]]:
+        """The ``matter_orgs`` lines of ``rows`` (:data:`ORG_COLUMNS`)."""
+        return [(r.centre.value, r.native_id, code, r.region_code, to_us(r.received_at))
+                for r in rows for code in r.orgs]
+
     # -- parameters ---------------------------------------------------------
     def cell_params(self, q: CellQuery) -> tuple[Any, ...]:
         low, high = prefix_bounds(q.prefix)
@@ -163,6 +202,10 @@ class Statements:
     def overdue_params(self, prefix: str, as_of: dt.datetime) -> tuple[Any, ...]:
         low, high = prefix_bounds(prefix)
         return (low, high, to_us(as_of))
+
+    def organisation_params(self, org_code: str, prefix: str) -> tuple[Any, ...]:
+        low, high = prefix_bounds(prefix)
+        return (org_code, low, high)
 
     def root_params(self, prefix: str, start: dt.datetime, end: dt.datetime) -> tuple[Any, ...]:
         low, high = prefix_bounds(prefix)

@@ -57,13 +57,25 @@ class SqliteProjection:
         if not rows:
             return
         values = [self._sql.values_of(r) for r in rows]
-        await self._run(lambda: immediate(self._conn, lambda: self._conn.executemany(self._sql.upsert, values)))
+        keys = [(r.centre.value, r.native_id) for r in rows]
+        orgs = self._sql.org_values(list({r.key: r for r in rows}.values()))  # a key's latest row
+
+        def write() -> None:
+            self._conn.executemany(self._sql.upsert, values)
+            self._conn.executemany(self._sql.org_delete, keys)
+            self._conn.executemany(self._sql.org_insert, orgs)
+
+        await self._run(lambda: immediate(self._conn, write))
 
     async def delete(self, centre: Centre, native_ids: Iterable[str]) -> int:
         pairs = [(centre.value, n) for n in native_ids]
         if not pairs:
             return 0
-        await self._run(lambda: immediate(self._conn, lambda: self._conn.executemany(self._sql.delete, pairs)))
+        def write() -> None:
+            self._conn.executemany(self._sql.delete, pairs)
+            self._conn.executemany(self._sql.org_delete, pairs)
+
+        await self._run(lambda: immediate(self._conn, write))
         return len(pairs)
 
     async def count(self, centre: Centre) -> int:
@@ -107,6 +119,11 @@ class SqliteProjection:
         found = await self._run(lambda: self._conn.execute(self._sql.roots, params).fetchall())
         wanted = {c.value for c in centres}
         return [self._sql.row_of(v) for v in found if v[0] in wanted]
+
+    async def organisation_matters(self, org_code: str, prefix: str) -> list[tuple[Centre, str]]:
+        params = self._sql.organisation_params(org_code, prefix)
+        found = await self._run(lambda: self._conn.execute(self._sql.organisation, params).fetchall())
+        return [(Centre(c), n) for c, n, _ in found]
 
     async def aclose(self) -> None:
         await self._run(self._conn.close)

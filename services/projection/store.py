@@ -1,9 +1,10 @@
 """The one small protocol every projection engine implements, and its opener.
 
 An engine keeps :class:`~services.projection.rows.ProjectionRow` s and a
-watermark per centre, and answers three questions with the region prefix inside
+watermark per centre, and answers four questions with the region prefix inside
 the query (jurisdiction is never applied afterwards): KPI cells of a period,
-open matters past a deadline, and rows by key (to follow links).
+open matters past a deadline, the matters of an organisation (by credit code),
+and rows by key (to follow links).
 
 Example — a new engine needs only these methods::
 
@@ -18,6 +19,7 @@ Example — a new engine needs only these methods::
         async def overdue(self, prefix, as_of): ...
         async def rows(self, keys): ...
         async def roots(self, prefix, start, end, centres): ...
+        async def organisation_matters(self, org_code, prefix): ...
         async def aclose(self): ...
 """
 
@@ -111,6 +113,11 @@ class ProjectionStore(Protocol):
     async def roots(self, prefix: str, start: dt.datetime, end: dt.datetime,
                     centres: Sequence[Centre]) -> list[ProjectionRow]:
         """Rows of ``centres`` under ``prefix`` registered in ``[start, end]`` that hold links."""
+        ...
+
+    async def organisation_matters(self, org_code: str, prefix: str) -> list[tuple[Centre, str]]:
+        """Keys of the rows under ``prefix`` with ``org_code`` (canonical) among their
+        organisation parties, newest first (ties: centre, native id descending)."""
         ...
 
     async def aclose(self) -> None: ...

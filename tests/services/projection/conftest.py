@@ -38,10 +38,10 @@ def make_row(native_id: str, *, centre: Centre = Centre.MEDIATION, region: str =
              received: dt.datetime = dt.datetime(2025, 3, 5, 9, 30, tzinfo=CST), category: str = "邻里",
              status: MatterStatus = MatterStatus.IN_PROGRESS, closed: dt.datetime | None = None,
              due: dt.datetime | None = None, person: str | None = None, accepted: int = 1,
-             links: tuple[LinkRecord, ...] = ()) -> ProjectionRow:
+             links: tuple[LinkRecord, ...] = (), orgs: tuple[str, ...] = ()) -> ProjectionRow:
     deadlines = () if due is None else (Deadline(RULES["MEDIATION"], received, due, due, closed),)
     return ProjectionRow(
         centre=centre, native_id=native_id, reference=native_id, kind="RM", category=category, region_code=region,
         status=status, centre_status="先行调解", received_at=received, month=received.strftime("%Y-%m"),
         closed_at=closed, deadlines=deadlines, flags={f: (accepted if f == "accepted" else 0) for f in FLAGS},
-        person=person, links=links)
+        person=person, links=links, orgs=orgs)

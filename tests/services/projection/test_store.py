@@ -90,3 +90,60 @@ async def test_a_duckdb_file_serves_one_process(tmp_path: Path) -> None:
     finally:
         held.kill()
         await held.wait()
+
+
+ACME = "91632301MA7ABCDE1E"  # valid GB 32100 codes (sandbox.people.uscc)
+SHOP = "92632301MA7ABCDE1B"
+
+
+async def test_organisation_matters_inside_the_prefix_newest_first(store: ProjectionStore) -> None:
+    day = dt.timedelta(days=1)
+    at = dt.datetime(2025, 3, 5, 9, 30, tzinfo=CST)
+    await store.upsert([
+        make_row("TJ1", orgs=(ACME,), received=at),
+        make_row("（2025）青2301民初7号", centre=Centre.LITIGATION, orgs=(ACME, SHOP), received=at + day),
+        make_row("FY1", centre=Centre.LEGAL_SERVICES, orgs=(ACME,), received=at - day, region="632302001001"),
+        make_row("TJ2", orgs=(ACME,), region="650201001001"),  # Karamay
+        make_row("TJ3"),  # no organisation
+    ])
+    assert await store.organisation_matters(ACME, "6323") == [
+        (Centre.LITIGATION, "（2025）青2301民初7号"), (Centre.MEDIATION, "TJ1"), (Centre.LEGAL_SERVICES, "FY1")]
+    assert await store.organisation_matters(ACME, "632302") == [(Centre.LEGAL_SERVICES, "FY1")]
+    assert await store.organisation_matters(ACME, "6502") == [(Centre.MEDIATION, "TJ2")]
+    assert await store.organisation_matters(SHOP, "63") == [(Centre.LITIGATION, "（2025）青2301民初7号")]
+    assert await store.organisation_matters(ACME, "4313") == []
+    assert await store.organisation_matters("91632301MA7ABCDE1X", "63") == []
+    back = await store.rows([(Centre.LITIGATION, "（2025）青2301民初7号")])
+    assert back[(Centre.LITIGATION, "（2025）青2301民初7号")].orgs == (ACME, SHOP)
+
+
+async def test_upsert_and_delete_leave_no_stale_organisation_lines(store: ProjectionStore) -> None:
+    await store.upsert([make_row("TJ1", orgs=(ACME,)), make_row("TJ2", orgs=(ACME,))])
+    # The matter now names another organisation, and moved to another county.
+    await store.upsert([make_row("TJ1", orgs=(SHOP,), region="632302001001")])
+    assert await store.organisation_matters(ACME, "63") == [(Centre.MEDIATION, "TJ2")]
+    assert await store.organisation_matters(SHOP, "632301") == []
+    assert await store.organisation_matters(SHOP, "632302") == [(Centre.MEDIATION, "TJ1")]
+    await store.upsert([make_row("TJ1", orgs=(SHOP,), region="632302001001")] * 2)  # a replay adds nothing
+    assert await store.organisation_matters(SHOP, "63") == [(Centre.MEDIATION, "TJ1")]
+    await store.upsert([make_row("TJ2")])  # no organisation any more
+    assert await store.organisation_matters(ACME, "63") == []
+    await store.delete(Centre.MEDIATION, ["TJ1"])
+    assert await store.organisation_matters(SHOP, "63") == []
+
+
+async def test_a_large_batch_indexes_and_replaces_organisations_like_a_small_one(store: ProjectionStore) -> None:
+    """Engines load large batches another way (CSV, COPY): the index follows them too."""
+    rows = [make_row(f"TJ{i:04d}", orgs=(ACME,) if i % 2 else (SHOP,)) for i in range(600)]
+    await store.upsert(rows)
+    assert len(await store.organisation_matters(ACME, "63")) == 300
+    await store.upsert([make_row(r.native_id, orgs=(SHOP,)) for r in rows])
+    assert await store.organisation_matters(ACME, "63") == []
+    assert len(await store.organisation_matters(SHOP, "63")) == 600
+    await store.delete(Centre.MEDIATION, [r.native_id for r in rows[:100]])
+    assert len(await store.organisation_matters(SHOP, "63")) == 500
+
+
+async def test_organisations_are_in_the_fingerprint() -> None:
+    assert make_row("TJ1", orgs=(ACME,)).fingerprint() != make_row("TJ1").fingerprint()
+    assert make_row("TJ1", orgs=(ACME,)).fingerprint() != make_row("TJ1", orgs=(SHOP,)).fingerprint()
