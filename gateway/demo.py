@@ -5,7 +5,9 @@ Ports follow the demo layout (identity provider ``port+100``, centres
 the state directory, where ``onedoor token`` finds them again. Each centre with
 webhooks gets a fresh random secret, given to both sides (as an operator would
 configure a real centre and the gateway), and the gateway's callback URL, so
-``matterUpdates`` is live for every centre from the start.
+``matterUpdates`` is live for every centre from the start. The demo keeps the
+analytic projection (DuckDB in the state directory), so the dispatcher's view and
+``organisation(creditCode:)`` answer from it once the first load is done.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from policy.personas import DEMO_AUDIENCE, PERSONAS, persona_claims
 
 from .runtime import build_gateway
 from .server import header_timeout_protocol
-from .settings import AuditSettings, AuthSettings, GatewaySettings, IssuerSettings
+from .settings import AuditSettings, AuthSettings, GatewaySettings, IssuerSettings, ProjectionSettings
 
-__all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_samples", "demo_settings_for",
+__all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_organisation", "demo_samples", "demo_settings_for",
            "register_webhooks", "run_demo"]
 
 EXAMPLE_QUERY = """\
@@ -62,6 +64,24 @@ def demo_samples(world: Any, n: int = 3, region_prefix: str = "6323") -> list[st
     ordered = local[:1] + [c for c in candidates if c not in local[:1]]
     picked = ordered[:n]
     return picked if picked else list(world.sample_citizens(n))
+
+
+def demo_organisation(world: Any, region_prefix: str = "6323") -> str | None:
+    """An employer worth showing: the credit code of the organisation with matters at the
+    most centres (then the most matters) in the caseworker persona's jurisdiction."""
+    from sandbox.common import counter_party
+
+    seen: dict[str, tuple[set[Centre], list[int]]] = {}
+    for centre in (Centre.MEDIATION, Centre.LEGAL_SERVICES, Centre.LITIGATION):
+        for row in world.rows(centre):
+            matter = world.matter(row)
+            code = None if matter.other is not None else counter_party(world, matter).org_code
+            if code is not None and matter.region_code.startswith(region_prefix):
+                centres, rows = seen.setdefault(code, (set(), []))
+                centres.add(centre)
+                rows.append(row)
+    best = max(seen.items(), key=lambda item: (len(item[1][0]), len(item[1][1]), item[0]), default=None)
+    return None if best is None else best[0]
 
 
 def demo_issuer(state_dir: Path) -> str:
@@ -127,7 +147,9 @@ async def run_demo(
                            latency_ms=latency_ms, webhook_secrets=hook_secrets) as sb:
         settings = demo_settings_for(dict(sb.urls), sb.idp_url, state_dir, port,
                                      webhook_secrets=hook_secrets)
+        settings = settings.model_copy(update={"projection": ProjectionSettings(enabled=True, poll_seconds=1.0)})
         samples = demo_samples(sb.world)  # also offered by /portal/demo-tokens
+        employer = demo_organisation(sb.world)
         (state_dir / _STATE_FILE).write_text(json.dumps({"issuer": sb.idp_url, "port": port,
                                                          "samples": samples}))
         app = build_gateway(settings)
@@ -144,6 +166,8 @@ async def run_demo(
         print(f"identity provider: {sb.idp_url}")
         for citizen in samples:
             print(f"sample citizen: {citizen}")
+        if employer is not None:
+            print(f"sample organisation: {employer}  (organisation(creditCode:), its matters across centres)")
         for name in PERSONAS:
             sub = samples[0] if name == "citizen" else None
             claims = persona_claims(name, sub=sub)

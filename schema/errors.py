@@ -11,8 +11,9 @@ from typing import Any
 from graphql import GraphQLError
 
 from connectors.errors import CentreError
+from onedoor.model import Centre
 
-__all__ = ["bad_input", "centre_error", "forbidden", "is_expected"]
+__all__ = ["bad_input", "centre_error", "forbidden", "is_expected", "projection_unavailable"]
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -42,3 +43,15 @@ def bad_input(message: str, *, field: str, reason: str, **extra: Any) -> GraphQL
 
 def forbidden(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "FORBIDDEN"})
+
+
+def projection_unavailable(centre: Centre | None = None, path: list[str | int] | None = None) -> GraphQLError:
+    """A field that only the analytic projection can answer, without one — or, with
+    ``centre``, with that centre's part not loaded yet (its matters are left out)."""
+    if centre is None:
+        return GraphQLError(
+            "此查询需要网关的分析副本，当前未启用或未就绪 / this query needs the gateway's analytic projection, "
+            "which is not enabled or not open", path=path, extensions={"code": "PROJECTION_UNAVAILABLE"})
+    return GraphQLError(
+        f"分析副本尚未载入{centre.value}的数据，其事项未列入 / the projection has not loaded {centre.value} yet: "
+        "its matters are left out", path=path, extensions={"code": "PROJECTION_UNAVAILABLE", "centre": centre.value})

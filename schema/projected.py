@@ -3,7 +3,10 @@
 When the gateway keeps a projection (settings ``[projection]``), ``statistics``,
 ``overdue`` and ``escalations`` read it instead of paging five centres: the
 region prefix is part of each query (jurisdiction inside the query), and each
-centre's watermark says how fresh its part is.
+centre's watermark says how fresh its part is. ``organisation(creditCode:)`` needs
+it: no centre searches by organisation, so the projection's index of credit codes
+says which matters to read (:func:`projected_organisation`), and they are then read
+from the centres like any other.
 
 The rows are built here, from the same pure definitions the live path uses
 (:func:`schema.kpi.classify`, :func:`onedoor.deadlines.deadlines_of`), so the
@@ -15,11 +18,12 @@ two paths count alike; the store only sums and filters.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from onedoor import deadlines as rules
-from onedoor.model import CST, Centre, LinkRelation, MatterRecord
+from onedoor.identifiers import InvalidIdentifier, normalise_uscc
+from onedoor.model import CST, Centre, LinkRelation, MatterRecord, PartyKind
 from services.projection import (
     CellQuery,
     ProjectionRow,
@@ -32,8 +36,8 @@ from services.projection import (
 from .deadlines import Overdue
 from .kpi import COUNTS, CellKey, Cells, Figures, child_digits, child_region, classify, month_of, petitioner
 
-__all__ = ["STORED", "Projected", "projected_cells", "projected_chains", "projected_overdue", "record_of",
-           "row_mapper"]
+__all__ = ["STORED", "Projected", "organisation_codes", "projected_cells", "projected_chains",
+           "projected_organisation", "projected_overdue", "record_of", "row_mapper"]
 
 # The KPI counts a row carries as 0/1 columns: every count of ``Figures`` that depends on the
 # record alone. ``registered`` is the row itself; the store computes ``repeat_petitions``
@@ -41,6 +45,20 @@ __all__ = ["STORED", "Projected", "projected_cells", "projected_chains", "projec
 STORED: tuple[str, ...] = tuple(c for c in COUNTS if c not in ("registered", "repeat_petitions", "overdue_open"))
 
 _KINDS = ("mediation_type", "service_type", "petition_type", "case_type", "event_type")
+
+
+def organisation_codes(record: MatterRecord) -> tuple[str, ...]:
+    """The valid credit codes of the parties the centre records as organisations (canonical,
+    sorted, unique). A person who also carries a code (a 个体工商户 recorded as its
+    proprietor) is a person: never indexed by it."""
+    codes = set()
+    for party in record.parties:
+        if party.kind is PartyKind.ORGANISATION and party.org_code:
+            try:
+                codes.add(normalise_uscc(party.org_code))
+            except InvalidIdentifier:
+                continue  # a code no valid query can ask for
+    return tuple(sorted(codes))
 
 
 def row_mapper(secret: bytes) -> RowMapper:
@@ -55,7 +73,7 @@ def row_mapper(secret: bytes) -> RowMapper:
             region_code=r.region_code, status=r.status, centre_status=r.centre_status,
             received_at=r.received_at, month=month_of(r.received_at), closed_at=r.closed_at,
             deadlines=rules.deadlines_of(r), flags={f: int(getattr(figures, f)) for f in STORED},
-            person=None if who is None else person_key(secret, who), links=r.links)
+            person=None if who is None else person_key(secret, who), links=r.links, orgs=organisation_codes(r))
 
     return to_row
 
@@ -105,6 +123,21 @@ async def projected_overdue(store: ProjectionStore, prefix: str, as_of: dt.datet
         if missed is not None and missed.due is not None:
             out.append(Overdue(record_of(row), missed, missed.due, missed.days_late(as_of)))
     return out
+
+
+async def projected_organisation(store: ProjectionStore, org_code: str, prefixes: Sequence[str],
+                                 centres: Collection[Centre]) -> tuple[list[tuple[Centre, str]], list[Centre]]:
+    """Keys of the matters of ``centres`` under any of ``prefixes`` (the caller's
+    jurisdiction, inside each query) naming the organisation, newest first; and those of
+    ``centres`` whose first load is not done yet (their keys would be a partial answer:
+    the caller is told, not given an incomplete list as if it were whole)."""
+    loaded = {c for c, m in (await store.watermarks()).items() if m.as_of is not None}
+    keys: dict[tuple[Centre, str], None] = {}
+    for prefix in dict.fromkeys(prefixes):
+        for key in await store.organisation_matters(org_code, prefix):
+            if key[0] in centres and key[0] in loaded:
+                keys[key] = None
+    return list(keys), [c for c in Centre if c in centres and c not in loaded]
 
 
 async def projected_chains(store: ProjectionStore, prefix: str, span: tuple[dt.datetime, dt.datetime],

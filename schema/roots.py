@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from .filing import FilingQuery, Mutation
 from .health import HealthQuery
 from .matter import MATTER_TYPES
+from .organisation import OrganisationQuery
 from .query import Query
 from .risk import RiskQuery
 from .statistics import StatisticsQuery
@@ -18,7 +19,7 @@ from .subscription import Subscription
 
 __all__ = ["CONCRETE_TYPES", "Mutation", "RootQuery", "Subscription"]
 
-RootQuery = merge_types("Query", (Query, FilingQuery, StatisticsQuery, HealthQuery, RiskQuery))
+RootQuery = merge_types("Query", (Query, FilingQuery, StatisticsQuery, HealthQuery, RiskQuery, OrganisationQuery))
 # Reached only through the ``Matter`` interface, so named for the schema here:
 # one per centre, as registered in ``schema.matter.MATTER_TYPES``.
 CONCRETE_TYPES: tuple[type, ...] = tuple(MATTER_TYPES.values())

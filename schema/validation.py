@@ -9,7 +9,8 @@ from onedoor.model import Centre
 from .errors import bad_input
 from .ids import BadCursor, BadGlobalId, Position, decode_cursor, decode_id
 
-__all__ = ["MAX_PAGE", "check_first", "cursor_arg", "global_id_arg", "region_arg", "resident_id_arg"]
+__all__ = ["MAX_PAGE", "check_first", "credit_code_arg", "cursor_arg", "global_id_arg", "region_arg",
+           "resident_id_arg"]
 
 MAX_PAGE = 100
 
@@ -17,6 +18,14 @@ MAX_PAGE = 100
 def resident_id_arg(value: str, field: str = "idNumber") -> str:
     try:
         return identifiers.normalise_resident_id(value)
+    except identifiers.InvalidIdentifier as exc:
+        raise bad_input(exc.message, field=field, reason=exc.reason) from None
+
+
+def credit_code_arg(value: str, field: str = "creditCode") -> str:
+    """A unified social credit code (GB 32100-2015) with a valid check character; canonical."""
+    try:
+        return identifiers.normalise_uscc(value)
     except identifiers.InvalidIdentifier as exc:
         raise bad_input(exc.message, field=field, reason=exc.reason) from None
 

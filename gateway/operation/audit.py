@@ -23,6 +23,7 @@ __all__ = ["AuditTrail", "entry_for"]
 log = logging.getLogger("onedoor.audit")
 
 _DENIAL_CODES = frozenset({"UNAUTHORIZED_FIELD_OR_TYPE", "FORBIDDEN"})
+_SHORT_CODES = frozenset({"PROJECTION_UNAVAILABLE", "ORGANISATION_TOO_LARGE"})
 
 
 def entry_for(
@@ -42,9 +43,10 @@ def entry_for(
     touched = ctx.citizens_touched or ctx.centres_returned or ctx.centres_called
     if not touched and not decisions:
         return None
-    # A centre that failed (CENTRE_UNAVAILABLE, …); not one left out by scope
-    # (CENTRE_OMITTED, subgraph mode), which is a denial recorded above.
-    failed = any(code.startswith("CENTRE_") and code != "CENTRE_OMITTED"
+    # A centre that failed (CENTRE_UNAVAILABLE, …) or an answer cut short (a centre's part
+    # of the projection not loaded, an organisation with too many matters); not a centre
+    # left out by scope (CENTRE_OMITTED, subgraph mode), which is a denial recorded above.
+    failed = any((code.startswith("CENTRE_") and code != "CENTRE_OMITTED") or code in _SHORT_CODES
                  for code in ((e.extensions or {}).get("code", "") for e in errors))
     return AuditEntry(
         sub=ctx.principal.sub,

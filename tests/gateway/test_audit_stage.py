@@ -113,3 +113,19 @@ async def test_each_operation_of_a_batch_has_its_own_audit_record() -> None:
             assert {r.citizens for r in records} == {(ALICE,), (BOB,)}
         finally:
             await store.aclose()
+
+
+def test_an_answer_cut_short_by_the_projection_is_a_partial_outcome() -> None:
+    from graphql import GraphQLError
+
+    from gateway.operation.audit import entry_for
+    from onedoor.model import Centre
+    from tests.schema.test_query import _context
+
+    ctx = _context(_centres())
+    ctx.loaders.centres_called.add(Centre.MEDIATION)
+    for code in ("PROJECTION_UNAVAILABLE", "ORGANISATION_TOO_LARGE"):
+        entry = entry_for(ctx, "O", "{ x }", [GraphQLError("cut short", extensions={"code": code})])
+        assert entry is not None and entry.outcome == "partial", code
+    entry = entry_for(ctx, "O", "{ x }", [])
+    assert entry is not None and entry.outcome == "ok"

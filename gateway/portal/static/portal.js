@@ -62,14 +62,22 @@ const MATTER = `centre reference category title status centreStatus receivedAt d
   links { relation matter { id centre reference status } }`;
 const CITIZEN_Q = `query($id: String!) { citizen(idNumber: $id) { name matters(first: 100) { totalCount nodes { ${MATTER} } } } }`;
 const ME_Q = `query { me { name matters(first: 100) { totalCount nodes { ${MATTER} } } } }`;
+// An 18-character code with a letter, or not a resident ID's shape, is a unified social credit code.
+const ORG_Q = `query($code: String!) { organisation(creditCode: $code) { name matters(first: 100) { totalCount nodes { ${MATTER} } } } }`;
+const RESIDENT_ID = /^(\d{17}[\dXx]|\d{15})$/;
 
 async function loadCitizen() {
   const id = $("citizen-id").value.trim();
   status("citizen-status", "查询中…");
   try {
-    const body = id ? await gql(CITIZEN_Q, { id }) : await gql(ME_Q, {});
-    const person = id ? body.data.citizen : body.data.me;
-    if (!person) { status("citizen-status", "未找到该群众或无权查看", true); return; }
+    const organisation = id && !RESIDENT_ID.test(id);
+    const body = !id ? await gql(ME_Q, {}) : organisation ? await gql(ORG_Q, { code: id }) : await gql(CITIZEN_Q, { id });
+    const person = !id ? body.data.me : organisation ? body.data.organisation : body.data.citizen;
+    if (!person) {
+      const why = (body.errors || []).map((e) => e.message).join("; ");
+      status("citizen-status", why || (organisation ? "未找到该单位的可见事项" : "未找到该群众或无权查看"), true);
+      return;
+    }
     renderTimeline(person);
     const partial = body.errors ? `（部分中心暂不可用：${body.errors.length}）` : "";
     status("citizen-status", `${person.name ?? "（无户籍信息）"}：共 ${person.matters.totalCount} 件事项，最后更新 ` +
