@@ -229,3 +229,14 @@ async def test_without_a_loaded_projection_the_answer_says_so(gateways: Gateways
     assert loading["data"] == {"organisation": None}
     assert {(e["extensions"]["code"], e["extensions"].get("centre")) for e in loading["errors"]} == {
         ("PROJECTION_UNAVAILABLE", c.value) for c in Centre}
+
+
+async def test_an_organisation_past_the_read_limit_is_cut_and_says_so(gateways: Gateways,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from schema import organisation
+
+    code, expected = _busiest(gateways.sandbox.world)
+    monkeypatch.setattr(organisation, "MAX_MATTERS", 2)
+    body = await gateways.ask(gateways.projected, code)
+    assert body["data"]["organisation"]["matters"]["totalCount"] == 2 < len(expected)
+    assert [e["extensions"] for e in body["errors"]] == [{"code": "ORGANISATION_TOO_LARGE", "limit": 2}]
