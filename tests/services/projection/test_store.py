@@ -13,7 +13,7 @@ import pytest
 from onedoor.model import CST, Centre, LinkRecord, LinkRelation, MatterStatus
 from services.projection import CellQuery, ProjectionStore, Watermark, open_projection_store
 
-from .conftest import make_row
+from .conftest import engine_url, make_row
 
 START = dt.datetime(2025, 1, 1, tzinfo=CST)
 END = dt.datetime(2025, 12, 31, 23, 59, 59, tzinfo=CST)
@@ -147,3 +147,27 @@ async def test_a_large_batch_indexes_and_replaces_organisations_like_a_small_one
 async def test_organisations_are_in_the_fingerprint() -> None:
     assert make_row("TJ1", orgs=(ACME,)).fingerprint() != make_row("TJ1").fingerprint()
     assert make_row("TJ1", orgs=(ACME,)).fingerprint() != make_row("TJ1", orgs=(SHOP,)).fingerprint()
+
+
+async def test_postgres_refreshes_the_planners_statistics_after_a_large_write(
+        request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Right after a load the planner would still believe the table nearly empty and pick
+    the region index and an on-disk sort for a province's year (1.2 s instead of 0.35 s
+    at 1,000,000 rows): the store analyses after every large write, not small ones."""
+    from services.projection import postgres as pg
+
+    store = await open_projection_store(engine_url(request, "postgres", tmp_path))
+    assert isinstance(store, pg.PostgresProjection)
+    try:
+        await store.upsert([make_row(f"TJ{i}") for i in range(50)])
+        assert store.analyses == 0  # a pushed change or two: left to autovacuum
+        await store.upsert([make_row(f"TJ{i}", region=f"6323{i % 90 + 10:02d}001001")
+                            for i in range(pg._ANALYSE_AFTER)])
+        assert store.analyses == 1
+        async with store._pool.acquire() as conn:
+            tuples = await conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = 'matter'::regclass")
+            analysed = await conn.fetchval(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relid = 'matter'::regclass")
+        assert tuples == pg._ANALYSE_AFTER and analysed
+    finally:
+        await store.aclose()
