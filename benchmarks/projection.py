@@ -201,6 +201,8 @@ async def _replicate(store: ProjectionStore, times: int) -> int:
                 await conn.execute(text)
         else:
             await getattr(store, "_run")(lambda t=text: getattr(store, "_conn").execute(t))  # noqa: B009
+    if store.engine == "postgresql":  # the copy bypasses upsert, which would have analysed after it
+        await getattr(store, "analyse")()  # noqa: B009
     return sum([await store.count(c) for c in Centre])
 
 
@@ -271,7 +273,7 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
             stats_ms, stats = await _timed(client, STATS, token, span, runs)
             late_ms, late = await _timed(client, OVERDUE, token, {}, runs)
         result["replicated"] = {
-            "rows": copies, "size_on_disk_mb": await _size_mb(store, url),
+            "rows": copies, "size_on_disk_mb": await _size_mb(store, url), "peak_rss_mb": round(_peak_rss_mb(), 1),
             "statistics": {"p50_ms": _pct(stats_ms, 0.5), "p95_ms": _pct(stats_ms, 0.95),
                            "registered": stats["data"]["statistics"]["totals"]["registered"]},
             "overdue": {"p50_ms": _pct(late_ms, 0.5), "p95_ms": _pct(late_ms, 0.95),

@@ -69,7 +69,7 @@ class ProjectionSettings(_Strict):
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     # Records a second read per centre by a periodic reconciliation (None: unpaced); the
     # first load of a centre is never paced. Bulkhead for CPU and the centres' capacity.
-    resync_rate: float | None = Field(default=1000.0, gt=0)
+    resync_rate: float | None = Field(default=500.0, gt=0)
     person_key: SecretStr | None = Field(default=None, min_length=16)
 
 

@@ -64,7 +64,7 @@ class FeedSettings:
     # records a second (None: as fast as the centre answers). It is background work: paced,
     # it leaves the centre's capacity and this machine's CPU to interactive requests. The
     # first load of a centre (nothing held yet) is never paced.
-    resync_rate: float | None = 1000.0
+    resync_rate: float | None = 500.0
 
 
 @dataclass(frozen=True, slots=True)
