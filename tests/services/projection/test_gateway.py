@@ -109,3 +109,33 @@ async def test_a_feeding_process_of_its_own_and_serving_gateways_that_only_read(
         await feeder
         await authenticate.aclose()
         await audit.aclose()
+
+
+async def test_the_feeding_process_runs_at_a_lower_cpu_priority(tmp_path: Path) -> None:
+    """`python -m gateway.projection` is background work: it lowers its own priority (nice)
+    so the kernel runs serving gateways on the same host first, and stops on SIGTERM."""
+    import os
+    import signal
+    import sys
+
+    from tests.gateway.harness import CENTRES_TOML
+
+    config = tmp_path / "onedoor.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\n[projection]\nurl = "sqlite:///{tmp_path / "p.sqlite"}"\n'
+                      f"poll_seconds = 60\n{CENTRES_TOML}")
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway.projection", "--config", str(config), "--nice", "7",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        for _ in range(200):  # the interpreter starts, then lowers its priority
+            if os.getpriority(os.PRIO_PROCESS, process.pid) != mine:
+                break
+            await asyncio.sleep(0.05)
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(mine + 7, 19)
+        await asyncio.sleep(0.5)
+        assert process.returncode is None  # feeding, not failed
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), 30)
+    assert code == 0
