@@ -9,13 +9,12 @@ import strawberry
 from onedoor.model import ResidentRecord
 from policy.disclosure import Kind, Protections
 
-from .connection import MatterConnection, build_connection
+from .connection import MatterConnection, connection_of
 from .context import RequestContext
 from .disclosed import personal_data
 from .enums import Centre, MatterStatus
 from .fetch import citizen_records
 from .matter import Matter
-from .pagination import page_after, sort_records
 from .present import present
 from .region import Region, region_of
 from .scopes import requires_scopes
@@ -62,23 +61,10 @@ class Citizen:
         check_first(first)
         position = cursor_arg(after)
         from onedoor.model import Centre as DomainCentre
-        from onedoor.model import MatterStatus as DomainStatus
 
         wanted = [DomainCentre[c.name] for c in centres] if centres is not None else None
         records = await citizen_records(ctx, self.key, wanted, info.path.as_list())
-        if statuses is not None:
-            allowed = {DomainStatus[s.name] for s in statuses}
-            records = [r for r in records if r.status in allowed]
-        ordered = sort_records(records)
-        page, has_next = page_after(ordered, first, position)
-        count = len(ordered)
-
-        async def total() -> int:
-            return count
-
-        return build_connection(
-            page, ctx, has_next=has_next, has_previous=position is not None, total=total
-        )
+        return connection_of(records, ctx, statuses=statuses, first=first, after=position)
 
     @strawberry.field(description="跨中心时间线，最新在前 / one timeline across centres, newest first")
     async def timeline(self, info: strawberry.Info, first: int = 50) -> list[TimelineEntry]:

@@ -7,14 +7,16 @@ from collections.abc import Awaitable, Callable, Sequence
 import strawberry
 
 from onedoor.model import MatterRecord
+from onedoor.model import MatterStatus as DomainStatus
 
 from .context import RequestContext
-from .ids import encode_cursor
+from .enums import MatterStatus
+from .ids import Position, encode_cursor
 from .matter import Matter
-from .pagination import position_of
+from .pagination import page_after, position_of, sort_records
 from .present import present
 
-__all__ = ["MatterConnection", "MatterEdge", "PageInfo", "build_connection"]
+__all__ = ["MatterConnection", "MatterEdge", "PageInfo", "build_connection", "connection_of"]
 
 
 @strawberry.type(description="分页信息 / pagination state")
@@ -65,3 +67,20 @@ def build_connection(
         ),
         total=total,
     )
+
+
+def connection_of(records: Sequence[MatterRecord], ctx: RequestContext, *, statuses: list[MatterStatus] | None,
+                  first: int, after: Position | None) -> MatterConnection:
+    """One page of a person's or an organisation's matters, all already read: the status
+    filter, newest first, ``first`` after the cursor, and the count of every match."""
+    if statuses is not None:
+        allowed = {DomainStatus[s.name] for s in statuses}
+        records = [r for r in records if r.status in allowed]
+    ordered = sort_records(records)
+    page, has_next = page_after(ordered, first, after)
+    count = len(ordered)
+
+    async def total() -> int:
+        return count
+
+    return build_connection(page, ctx, has_next=has_next, has_previous=after is not None, total=total)

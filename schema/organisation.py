@@ -26,16 +26,15 @@ from connectors.errors import CentreError
 from onedoor.identifiers import InvalidIdentifier, normalise_uscc
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import MatterRecord, PartyKind
-from onedoor.model import MatterStatus as DomainStatus
 from policy.disclosure import Access, Kind, Protections
 
-from .connection import MatterConnection, build_connection
+from .connection import MatterConnection, connection_of
 from .context import RequestContext
 from .disclosed import personal_data
 from .enums import Centre, MatterStatus
 from .errors import projection_unavailable
 from .fetch import report
-from .pagination import page_after, sort_records
+from .pagination import sort_records
 from .present import confidential_access
 from .projected import organisation_codes, projected_organisation
 from .scopes import READ_ANY, requires_scopes
@@ -80,16 +79,7 @@ class Organisation:
         if centres is not None:
             wanted = {DomainCentre[c.name] for c in centres}
             records = [r for r in records if r.centre in wanted]
-        if statuses is not None:
-            allowed = {DomainStatus[s.name] for s in statuses}
-            records = [r for r in records if r.status in allowed]
-        page, has_next = page_after(records, first, position)
-        count = len(records)
-
-        async def total() -> int:
-            return count
-
-        return build_connection(page, ctx, has_next=has_next, has_previous=position is not None, total=total)
+        return connection_of(records, ctx, statuses=statuses, first=first, after=position)
 
 
 def _name(record: MatterRecord, code: str) -> str | None:
