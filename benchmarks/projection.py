@@ -135,6 +135,38 @@ async def _lag(sb_urls: dict[Centre, str], world: World, feeder: Feeder, store: 
     return out
 
 
+# The rows of issue 13's table, as the issue measured them on the live path (analyst token;
+# then a caseworker's list, which the analyst's queries must not have broken).
+ISSUE_TABLE = {
+    "statistics(632300, a year)": ('''query T($from: Date!, $to: Date!) { statistics(regionCode: "632300", from: $from,
+        to: $to) { totals { registered } missingCentres } }''', "statistics"),
+    "statistics(632300, a year, pushDown: false)": ('''query T($from: Date!, $to: Date!) {
+        statistics(regionCode: "632300", from: $from, to: $to, pushDown: false) { totals { registered }
+        missingCentres } }''', "statistics"),
+    "statistics(630000, a year)": ('''query T($from: Date!, $to: Date!) { statistics(regionCode: "630000",
+        from: $from, to: $to) { totals { registered } missingCentres } }''', "statistics"),
+    "overdue(630000)": ("query T { overdue(regionCode: \"630000\") { id } }", "overdue"),
+}
+
+
+async def _issue_table(client: httpx.AsyncClient, analyst: str, clerk: str, span: dict[str, str],
+                       runs: int) -> dict[str, Any]:
+    """Issue 13's table re-measured: p50, whether the answer is complete, the error codes."""
+    out: dict[str, Any] = {}
+    for label, (query, field) in ISSUE_TABLE.items():
+        times, body = await _timed(client, query, analyst, span if "$from" in query else {}, runs)
+        data = (body.get("data") or {}).get(field)
+        out[label] = {"p50_ms": _pct(times, 0.5), "missing": data.get("missingCentres") if isinstance(data, dict)
+                      else None, "items": len(data) if isinstance(data, list) else None,
+                      "registered": data["totals"]["registered"] if isinstance(data, dict) else None,
+                      "errors": sorted({e.get("extensions", {}).get("code") for e in body.get("errors", [])})}
+    times, body = await _timed(client, CASELOAD, clerk, {}, runs)
+    out["a caseworker's matters(...) right after"] = {
+        "p50_ms": _pct(times, 0.5), "items": len(body["data"]["matters"]["nodes"]),
+        "errors": sorted({e.get("extensions", {}).get("code") for e in body.get("errors", [])})}
+    return out
+
+
 CASELOAD = """query C { matters(filter: {regionPrefix: "632301"}, first: 20) { totalCount nodes { id status } } }"""
 # (a caseworker's token: the centres are called through the interactive connectors)
 
@@ -208,7 +240,7 @@ async def _replicate(store: ProjectionStore, times: int) -> int:
 
 async def run_engine(engine: str, matters: int, base: int, state: Path, runs: int, live: bool,
                      lag_changes: int, skip: int = 0, *, bulkhead: bool = False,
-                     replicate: int = 1) -> dict[str, Any]:
+                     replicate: int = 1, issue_table: bool = False) -> dict[str, Any]:
     settings: GatewaySettings = demo_settings_for(
         {c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)},
         f"http://127.0.0.1:{base + 100}", state, port=base + 1)
@@ -249,6 +281,11 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
                             "missing": stats["data"]["statistics"]["missingCentres"]}
     result["overdue"] = {"p50_ms": _pct(late_ms, 0.5), "p95_ms": _pct(late_ms, 0.95),
                          "items": len(late["data"]["overdue"])}
+    if issue_table:
+        clerk = mint_token(state, {"iss": settings.auth.issuers[0].issuer,
+                                   **persona_claims("caseworker", region="632300")}, ttl=3600)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
+            result["issue_table"] = await _issue_table(client, token, clerk, span, runs)
     if live:
         plain = create_app(settings, connectors, authenticate, audit=audit)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=plain), base_url="http://gw") as client:
@@ -296,6 +333,8 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0, help="each centre's response time")
     parser.add_argument("--bulkhead", action="store_true", help="a caseworker's list idle and during a full resync")
     parser.add_argument("--replicate", type=int, default=1, help="then copy the rows K times in the engine and re-time")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON result is written")
+    parser.add_argument("--issue-table", action="store_true", help="re-measure issue 13's table after the load")
     parser.add_argument("--resync-rate", type=float, default=ProjectionSettings().resync_rate,
                         help="records a second a reconciliation reads per centre (0: unpaced)")
     parser.add_argument("--child", nargs=3, metavar=("BASE", "STATE", "SKIP"), help=argparse.SUPPRESS)
@@ -310,7 +349,8 @@ def main() -> None:
     if args.child:  # one engine in a process of its own: its peak RSS is the load's alone
         base, state, skip = int(args.child[0]), Path(args.child[1]), int(args.child[2])
         result = asyncio.run(run_engine(engines[0], args.matters, base, state, args.runs, args.live,
-                                        args.lag_changes, skip, bulkhead=args.bulkhead, replicate=args.replicate))
+                                        args.lag_changes, skip, bulkhead=args.bulkhead, replicate=args.replicate,
+                                        issue_table=args.issue_table))
         print("RESULT " + json.dumps(result, ensure_ascii=False), flush=True)
         return
     base = free_base_port()
@@ -324,7 +364,8 @@ def main() -> None:
                    "--runs", str(args.runs), "--lag-changes", str(args.lag_changes),
                    "--replicate", str(args.replicate), "--child", str(base), tmp, str(skip),
                    "--resync-rate", str(args.resync_rate or 0),
-                   *(["--live"] if args.live else []), *(["--bulkhead"] if args.bulkhead else [])]
+                   *(["--live"] if args.live else []), *(["--bulkhead"] if args.bulkhead else []),
+                   *(["--issue-table"] if args.issue_table else [])]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False,
                                   env={**os.environ, "ONEDOOR_LOGGING__LEVEL": "WARNING"})
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
@@ -333,10 +374,10 @@ def main() -> None:
             result = json.loads(lines[-1].removeprefix("RESULT "))
             print(json.dumps(result, ensure_ascii=False), flush=True)
             out["engines"].append(result)
-    RESULTS.mkdir(exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     size = args.matters * args.replicate
     suffix = (f"x{args.replicate}" if args.replicate > 1 else "") + (f"-{args.latency_ms}ms" if args.latency_ms else "")
-    path = RESULTS / f"projection-{args.matters}{suffix}.json"
+    path = args.results / f"projection-{args.matters}{suffix}.json"
     out["replicated_to"] = size
     path.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
     print(f"written {path}")
