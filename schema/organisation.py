@@ -10,6 +10,11 @@ caller may not read is not called (``omittedCentres``), the row rule
 disclose themselves. A matter the centre no longer records with that
 organisation (the projection lags) is left out.
 
+An analyst (``stats:read``, no centre read scope) gets ``counts`` instead: the
+organisation's matters per centre, category and status, from the projection
+alone (no centre call, no personal data — the same level as ``statistics`` and
+``overdue``); ``matters`` needs a centre's read scope.
+
 Outside the caller's jurisdiction an organisation with matters and a code nobody
 uses give the same answer (``null``) after the same work: the projection query is
 bounded by the jurisdiction, so neither calls a centre.
@@ -26,6 +31,7 @@ from connectors.errors import CentreError
 from onedoor.identifiers import InvalidIdentifier, normalise_uscc
 from onedoor.model import Centre as DomainCentre
 from onedoor.model import MatterRecord, PartyKind
+from onedoor.model import MatterStatus as DomainStatus
 from policy.disclosure import Access, Kind, Protections
 
 from .connection import MatterConnection, connection_of
@@ -40,11 +46,22 @@ from .projected import organisation_codes, projected_organisation
 from .scopes import READ_ANY, requires_scopes
 from .validation import check_first, credit_code_arg, cursor_arg
 
-__all__ = ["Organisation", "OrganisationQuery"]
+_READ_MATTERS = READ_ANY[:-1]  # a centre's read scope (citizen:self has `me`, not organisations)
+_STATS = ("stats:read",)
+
+__all__ = ["Organisation", "OrganisationCount", "OrganisationQuery"]
 
 # Matters read for one organisation (each is a centre read): a larger answer is cut
 # here and says so (ORGANISATION_TOO_LARGE) rather than fanning out without bound.
 MAX_MATTERS = 500
+
+
+@strawberry.type(description="单位事项计数（不含个人信息） / a count of the organisation's matters (no personal data)")
+class OrganisationCount:
+    centre: Centre = strawberry.field(description="中心 / centre")
+    category: str = strawberry.field(description="类别 / category")
+    status: MatterStatus = strawberry.field(description="统一状态 / unified status")
+    count: int = strawberry.field(description="事项数 / matters")
 
 
 @strawberry.type(description=(
@@ -60,10 +77,20 @@ class Organisation:
         "records it (an organisation's name is public)"))
     records: strawberry.Private[list[MatterRecord]]
     protections: strawberry.Private[Protections]
+    tally: strawberry.Private[list[OrganisationCount]]
+
+    @strawberry.field(description=(
+        "辖区内该单位事项按中心、类别、状态计数，取自分析副本，不调用中心、不含个人信息（需 stats:read） / the "
+        "organisation's matters inside the caller's jurisdiction counted by centre, category and status, from the "
+        "analytic projection: no centre call, no personal data (stats:read)"),
+        extensions=[requires_scopes(_STATS)])
+    def counts(self) -> list[OrganisationCount]:
+        return self.tally
 
     @strawberry.field(description=(
         "该单位在各中心的事项（仅含有权查看者），按受理时间倒序 / the organisation's matters at the centres the "
-        "caller may read, inside the caller's jurisdiction, newest first"))
+        "caller may read, inside the caller's jurisdiction, newest first"),
+        extensions=[requires_scopes(*_READ_MATTERS)])
     def matters(
         self,
         info: strawberry.Info,
@@ -123,6 +150,25 @@ async def _records(ctx: RequestContext, code: str, path: list[str | int]) -> lis
     return sort_records(records)
 
 
+async def _tally(ctx: RequestContext, code: str, path: list[str | int]) -> list[OrganisationCount]:
+    """Counts of the organisation's matters under the caller's jurisdiction, every centre,
+    from the projection's rows alone (as ``statistics`` counts: ``stats:read`` spans centres)."""
+    if ctx.projection is None:
+        raise projection_unavailable(path=path)
+    keys, loading = await projected_organisation(ctx.projection, code, ctx.principal.regions, list(DomainCentre))
+    told = {(e.extensions or {}).get("centre") for e in ctx.partial_errors
+            if (e.extensions or {}).get("code") == "PROJECTION_UNAVAILABLE"}  # by the matters' read
+    ctx.partial_errors += [projection_unavailable(c, path) for c in loading if c.value not in told]
+    counts: dict[tuple[DomainCentre, str, DomainStatus], int] = {}
+    for row in (await ctx.projection.rows(keys)).values():
+        if code in row.orgs:
+            key = (row.centre, row.category, row.status)
+            counts[key] = counts.get(key, 0) + 1
+    return [OrganisationCount(centre=Centre[c.name], category=category, status=MatterStatus[s.name], count=n)
+            for (c, category, s), n in sorted(counts.items(), key=lambda kv: (kv[0][0].value, kv[0][1],
+                                                                                 kv[0][2].value))]
+
+
 @strawberry.type
 class OrganisationQuery:
     @strawberry.field(
@@ -134,13 +180,16 @@ class OrganisationQuery:
             "— e.g. the wage disputes around one employer, mediated, aided and litigated; null when the caller sees "
             "none of its matters (outside the jurisdiction alike). Needs the gateway's analytic projection "
             "(PROJECTION_UNAVAILABLE without it)"),
-        extensions=[requires_scopes(*READ_ANY[:-1])],
+        extensions=[requires_scopes(*_READ_MATTERS, _STATS)],
     )
     async def organisation(self, info: strawberry.Info, credit_code: str) -> Organisation | None:
         ctx: RequestContext = info.context
         code = credit_code_arg(credit_code)
-        records = await _records(ctx, code, info.path.as_list())
-        if not records:
+        path = info.path.as_list()
+        reads = any(all(s in ctx.principal.scopes for s in group) for group in _READ_MATTERS)
+        records = await _records(ctx, code, path) if reads else []
+        tally = await _tally(ctx, code, path) if _STATS[0] in ctx.principal.scopes else []
+        if not records and not tally:
             return None
-        return Organisation(credit_code=code, name=_name(records[0], code), records=records,
-                            protections=Protections(public_name=True))
+        return Organisation(credit_code=code, name=_name(records[0], code) if records else None, records=records,
+                            protections=Protections(public_name=True), tally=tally)

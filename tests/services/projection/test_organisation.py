@@ -240,3 +240,35 @@ async def test_an_organisation_past_the_read_limit_is_cut_and_says_so(gateways: 
     body = await gateways.ask(gateways.projected, code)
     assert body["data"]["organisation"]["matters"]["totalCount"] == 2 < len(expected)
     assert [e["extensions"] for e in body["errors"]] == [{"code": "ORGANISATION_TOO_LARGE", "limit": 2}]
+
+
+COUNTS = """query O($code: String!) { organisation(creditCode: $code) { creditCode name
+  counts { centre category status count } } }"""
+
+
+async def test_an_analyst_gets_counts_from_the_projection_and_no_matters(gateways: Gateways) -> None:
+    """stats:read alone: the employer's matters counted per centre, category and status from
+    the projection (no centre call, no name, no person), inside the jurisdiction; its
+    matters need a centre's read scope, and a reader without stats:read gets no counts."""
+    code, expected = _busiest(gateways.sandbox.world)
+    await gateways.reset()
+    body = await gateways.ask(gateways.projected, code, scopes="stats:read", query=COUNTS)
+    assert "errors" not in body, body["errors"]
+    org = body["data"]["organisation"]
+    assert org["creditCode"] == code and org["name"] is None  # the projection holds no names
+    per_centre: dict[str, int] = defaultdict(int)
+    for count in org["counts"]:
+        per_centre[count["centre"]] += count["count"]
+    assert per_centre == {c.name: sum(1 for k in expected if k[0] is c) for c in {k[0] for k in expected}}
+    assert all(c["category"] for c in org["counts"])
+    assert sum((await gateways.calls()).values()) == 0
+    # Outside the jurisdiction: as for a code nobody uses.
+    assert await gateways.ask(gateways.projected, code, region="650200", scopes="stats:read", query=COUNTS) == \
+        await gateways.ask(gateways.projected, UNUSED, scopes="stats:read", query=COUNTS) == \
+        {"data": {"organisation": None}}
+    denied = await gateways.ask(gateways.projected, code, scopes="stats:read")
+    assert {e["extensions"]["code"] for e in denied["errors"]} == {"UNAUTHORIZED_FIELD_OR_TYPE"}
+    assert denied["errors"][0]["path"] == ["organisation", "matters"]
+    reader = await gateways.ask(gateways.projected, code, scopes="mediation:read", query=COUNTS)
+    assert reader["errors"][0]["path"] == ["organisation", "counts"]
+    assert reader["errors"][0]["extensions"]["requiredScopes"] == [["stats:read"]]
