@@ -3,17 +3,20 @@
 Same table and queries as the embedded engine (:mod:`.sql`); the schema comes
 from the URL (``?schema=onedoor_projection`` by default).
 
-Two things keep a province's ``statistics`` under a second (1,000,000 rows,
-benchmarks/results): the planner's statistics are refreshed by this store
-after every large write (:data:`_ANALYSE_AFTER`) instead of waiting for
-autovacuum — right after a load the planner otherwise believes the table holds
-a few rows and walks the region index into an on-disk sort (1.2 s instead of
-0.35 s, measured) — and the analytic queries get the memory to hash and sort
-in RAM (``SET LOCAL work_mem``, this transaction only).
+Three things keep a province's ``statistics`` under a second (1,000,000 rows,
+benchmarks/results): after every large write (:data:`_ANALYSE_AFTER`) this
+store runs ``VACUUM (ANALYZE)`` itself instead of waiting for autovacuum —
+right after a load the planner otherwise believes the table holds a few rows
+and walks the region index into an on-disk sort (1.2 s instead of 0.35 s,
+measured), and the first scans would still be setting hint bits on every new
+page; the analytic queries get the memory to hash and sort in RAM (``SET LOCAL
+work_mem``, that transaction only); and a period's sums and its repeat
+petitions run at once on two connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -99,10 +102,11 @@ class PostgresProjection:
             await self.analyse()
 
     async def analyse(self) -> None:
-        """Refresh the planner's statistics of both tables (a sample: well under a second)."""
+        """Vacuum and refresh the planner's statistics of both tables (after a bulk write:
+        only the pages written since are visited; outside any transaction, as VACUUM must)."""
         self._written = 0
         async with self._pool.acquire() as conn:
-            await conn.execute("ANALYZE matter, matter_orgs")
+            await conn.execute("VACUUM (ANALYZE) matter, matter_orgs")
             self._analysed = int(await conn.fetchval(
                 "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'matter'::regclass"))
         self.analyses += 1
@@ -134,11 +138,14 @@ class PostgresProjection:
         return {m.centre: m for m in (watermark_of(tuple(r)) for r in found)}
 
     async def cells(self, query: CellQuery) -> list[CellRow]:
+        plain, repeats = await asyncio.gather(self._analytic(self._sql.cells, self._sql.cell_params(query)),
+                                              self._analytic(self._sql.repeats, self._sql.repeat_params(query)))
+        return self._sql.cell_rows(plain, repeats)
+
+    async def _analytic(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         async with self._pool.acquire() as conn, conn.transaction(readonly=True):
             await conn.execute(f"SET LOCAL work_mem = '{_ANALYTIC_WORK_MEM}'")
-            plain = await conn.fetch(self._sql.cells, *self._sql.cell_params(query))
-            repeats = await conn.fetch(self._sql.repeats, *self._sql.repeat_params(query))
-        return self._sql.cell_rows([tuple(r) for r in plain], [tuple(r) for r in repeats])
+            return [tuple(r) for r in await conn.fetch(statement, *params)]
 
     async def overdue(self, prefix: str, as_of: dt.datetime) -> list[ProjectionRow]:
         async with self._pool.acquire() as conn:
