@@ -320,6 +320,14 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
     await authenticate.aclose()
     await audit.aclose()
     await store.aclose()
+    if engine == "postgresql":  # leave the database as found (a 10M copy is gigabytes)
+        import asyncpg
+
+        conn = await asyncpg.connect(POSTGRES)
+        try:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {url.rsplit('schema=', 1)[1]} CASCADE")
+        finally:
+            await conn.close()
     return result
 
 

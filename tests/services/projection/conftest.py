@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 import pytest_asyncio
 
@@ -21,8 +24,25 @@ def engine_url(request: pytest.FixtureRequest, engine: str, directory: Path) -> 
     """Where a test's projection lives on ``engine`` (PostgreSQL: a schema of its own)."""
     if engine == "postgres":
         base: str = request.getfixturevalue("postgres_url")
-        return f"{base}?schema=t_proj_{uuid.uuid4().hex[:10]}"
+        schema = f"t_proj_{uuid.uuid4().hex[:10]}"
+        request.addfinalizer(lambda: _drop_schema(base, schema))
+        return f"{base}?schema={schema}"
     return f"{engine}:///{directory / f'projection.{engine}'}"
+
+
+def _drop_schema(base: str, schema: str) -> None:
+    """Leave the shared test database as found (run in a thread: a finaliser may be called
+    while an event loop is running in this one)."""
+    async def drop() -> None:
+        conn = await asyncpg.connect(base)
+        try:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        finally:
+            await conn.close()
+
+    worker = threading.Thread(target=asyncio.run, args=(drop(),))
+    worker.start()
+    worker.join()
 
 
 @pytest_asyncio.fixture(params=ENGINES)
