@@ -320,7 +320,7 @@ async def run_engine(engine: str, matters: int, base: int, state: Path, runs: in
     await authenticate.aclose()
     await audit.aclose()
     await store.aclose()
-    if engine == "postgresql":  # leave the database as found (a 10M copy is gigabytes)
+    if engine == "postgresql" and not os.environ.get("ONEDOOR_BENCH_KEEP"):  # leave the database as found
         import asyncpg
 
         conn = await asyncpg.connect(POSTGRES)

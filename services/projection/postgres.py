@@ -10,7 +10,9 @@ right after a load the planner otherwise believes the table holds a few rows
 and walks the region index into an on-disk sort (1.2 s instead of 0.35 s,
 measured), and the first scans would still be setting hint bits on every new
 page; the analytic queries get the memory to hash and sort in RAM (``SET LOCAL
-work_mem``, that transaction only); and a period's sums and its repeat
+work_mem``, that transaction only) and a plan made for their values each time
+(``plan_cache_mode``: a prepared statement's generic plan cannot see how wide a
+region and period are); and a period's sums and its repeat
 petitions run at once on two connections.
 """
 
@@ -143,14 +145,18 @@ class PostgresProjection:
         return self._sql.cell_rows(plain, repeats)
 
     async def _analytic(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """A province-wide query. asyncpg prepares statements, and after five runs PostgreSQL
+        may switch to a generic plan that cannot see how wide the region and period are (it
+        walks the region index into a sort: seconds instead of a parallel scan): the plan is
+        made for these values each time. Hash and sort in RAM."""
         async with self._pool.acquire() as conn, conn.transaction(readonly=True):
-            await conn.execute(f"SET LOCAL work_mem = '{_ANALYTIC_WORK_MEM}'")
+            await conn.execute(f"SET LOCAL work_mem = '{_ANALYTIC_WORK_MEM}'; "
+                               "SET LOCAL plan_cache_mode = force_custom_plan")
             return [tuple(r) for r in await conn.fetch(statement, *params)]
 
     async def overdue(self, prefix: str, as_of: dt.datetime) -> list[ProjectionRow]:
-        async with self._pool.acquire() as conn:
-            found = await conn.fetch(self._sql.overdue, *self._sql.overdue_params(prefix, as_of))
-        return [self._sql.row_of(tuple(r)) for r in found]
+        found = await self._analytic(self._sql.overdue, self._sql.overdue_params(prefix, as_of))
+        return [self._sql.row_of(r) for r in found]
 
     async def rows(self, keys: Sequence[tuple[Centre, str]]) -> dict[tuple[Centre, str], ProjectionRow]:
         if not keys:
