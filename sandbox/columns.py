@@ -86,6 +86,13 @@ def build_columns(rng: np.random.Generator, people: Citizens, n: int, now: int) 
     other = np.where((other == citizen) | (centre == PET), -1, other)
     cat = rng.choice(len(CATEGORIES), n, p=_category_weights())
     cat[pairs:2 * pairs] = cat[:pairs]
+    # A family or neighbour dispute is between people: no organisation on the other side
+    # (-1 renders as one of the county's employers). A generator of its own, so every
+    # other column stays as the seed always drew it.
+    person = np.random.default_rng((n, c_count, 2260)).integers(0, c_count, n)
+    person[pairs:2 * pairs] = person[:pairs]
+    personal = np.isin(cat, [CATEGORIES.index("婚姻家庭"), CATEGORIES.index("邻里")]) & (other < 0) & (centre != PET)
+    other = np.where(personal & (person != citizen), person, other)
     cat = np.where((centre == GOV) & (rng.random(n) < 0.3) & (np.arange(n) >= 2 * pairs),
                    len(CATEGORIES) + rng.integers(0, 3, n), cat)
     sub = np.zeros(n, np.int64)

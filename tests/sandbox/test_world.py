@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from onedoor.identifiers import normalise_resident_id
-from onedoor.model import CST, Centre
+from onedoor.model import CATEGORIES, CST, Centre
 from onedoor.periods import last_day
 from sandbox.columns import LAWSUIT, STORIES
 from sandbox.lifecycle import CASE_TYPES, STATUSES
@@ -181,3 +181,21 @@ def test_appeals_are_numbered_at_the_intermediate_court(world: World) -> None:
         else:
             assert len(code) == 5 and code[1:] == m.region_code[2:6]
         assert world.row_of(Centre.LITIGATION, m.native_id) == row
+
+
+def test_family_and_neighbour_disputes_are_between_people(world: World) -> None:
+    """An employer may be the other side of a wage, contract or consumer dispute, never of a
+    marriage or a quarrel between neighbours; other disputes still meet organisations."""
+    from sandbox.common import counter_party
+
+    personal = {CATEGORIES.index("婚姻家庭"), CATEGORIES.index("邻里")}
+    kinds: dict[bool, set[bool]] = {True: set(), False: set()}
+    for centre in (Centre.MEDIATION, Centre.LEGAL_SERVICES, Centre.LITIGATION):
+        for row in world.rows(centre):
+            m = world.matter(row)
+            if m.other is None and m.citizen is not None:
+                kinds[m.category in personal].add(counter_party(world, m).is_org)
+            else:
+                kinds[m.category in personal].add(False)
+    assert kinds[True] == {False}  # only people
+    assert kinds[False] == {True, False}
