@@ -14,6 +14,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from gateway.demo import centres_toml
+from onedoor.model import Centre
 from sandbox.runner import SERVERS
 
 RATE_LIMIT = 100_000.0  # LITIGATION's requests per second during benchmarks
@@ -37,18 +39,7 @@ audiences = ["onedoor"]
 url = "sqlite:///{state}/audit.sqlite"
 [limits]
 max_cost = 100000
-[centres.mediation]
-base_url = "http://127.0.0.1:{m}"
-[centres.legal_services]
-base_url = "http://127.0.0.1:{l}"
-token_url = "{idp}/oauth/token"
-[centres.petitions]
-base_url = "http://127.0.0.1:{p}"
-[centres.litigation]
-base_url = "http://127.0.0.1:{c}"
-[centres.governance]
-base_url = "http://127.0.0.1:{g}"
-"""
+{centres}"""
 
 
 def free_base_port() -> int:
@@ -127,8 +118,8 @@ def gateway(base: int, state: Path, workers: int | str) -> Iterator[subprocess.P
     port = base + 1
     idp = f"http://127.0.0.1:{base + 100}"
     config = state / f"gateway-{workers}.toml"
-    config.write_text(CONFIG.format(port=port, idp=idp, state=state, m=base + 101, l=base + 102,
-                                    p=base + 103, c=base + 104, g=base + 105))
+    urls = {c: f"http://127.0.0.1:{base + 101 + i}" for i, c in enumerate(Centre)}
+    config.write_text(CONFIG.format(port=port, idp=idp, state=state, centres=centres_toml(urls, idp)))
     log = (state / f"gateway-{workers}.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config), "--workers",

@@ -31,7 +31,7 @@ from .runtime import build_gateway
 from .server import header_timeout_protocol
 from .settings import AuditSettings, AuthSettings, GatewaySettings, IssuerSettings, ProjectionSettings
 
-__all__ = ["EXAMPLE_QUERY", "demo_issuer", "demo_organisation", "demo_samples", "demo_settings_for",
+__all__ = ["EXAMPLE_QUERY", "centres_toml", "demo_issuer", "demo_organisation", "demo_samples", "demo_settings_for",
            "register_webhooks", "run_demo"]
 
 EXAMPLE_QUERY = """\
@@ -89,6 +89,17 @@ def demo_issuer(state_dir: Path) -> str:
     data = json.loads((state_dir / _STATE_FILE).read_text())
     issuer: str = data["issuer"]
     return issuer
+
+
+def centres_toml(urls: Mapping[Centre, str], idp_url: str) -> str:
+    """The ``[centres.*]`` tables of a config file for the sandbox at ``urls`` (LEGAL_SERVICES
+    takes its tokens from the sandbox's identity provider), for gateways started as processes."""
+    lines = []
+    for centre in Centre:
+        lines += [f"[centres.{centre.value.lower()}]", f'base_url = "{urls[centre]}"']
+        if centre is Centre.LEGAL_SERVICES:
+            lines.append(f'token_url = "{idp_url}/oauth/token"')
+    return "\n".join(lines) + "\n"
 
 
 def demo_settings_for(

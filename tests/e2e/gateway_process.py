@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from gateway.demo import centres_toml
 from sandbox.runner import Sandbox
 
 
@@ -26,7 +27,6 @@ def free_port() -> int:
 
 
 def write_config(path: Path, sb: Sandbox, audit_url: str) -> Path:
-    urls = {c.value.lower(): u for c, u in sb.urls.items()}
     path.write_text(f"""
 mode = "production"
 host = "127.0.0.1"
@@ -41,18 +41,7 @@ audiences = ["onedoor"]
 url = "{audit_url}"
 [logging]
 level = "INFO"
-[centres.mediation]
-base_url = "{urls['mediation']}"
-[centres.legal_services]
-base_url = "{urls['legal_services']}"
-token_url = "{sb.idp_url}/oauth/token"
-[centres.petitions]
-base_url = "{urls['petitions']}"
-[centres.litigation]
-base_url = "{urls['litigation']}"
-[centres.governance]
-base_url = "{urls['governance']}"
-""")
+{centres_toml(sb.urls, sb.idp_url)}""")
     return path
 
 

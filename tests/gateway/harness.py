@@ -12,6 +12,7 @@ import httpx
 from connectors.base import Connector
 from connectors.settings import demo_settings
 from gateway.app import create_app
+from gateway.demo import centres_toml
 from gateway.middleware import InvalidToken
 from gateway.settings import GatewaySettings, LimitsSettings
 from onedoor.model import Centre
@@ -20,19 +21,8 @@ from services.audit import AuditStore, open_audit_store
 
 URLS = {c: f"http://127.0.0.1:{9101 + i}" for i, c in enumerate(Centre)}
 # The [centres.*] tables a config file needs (demo ports; nothing listens there).
-CENTRES_TOML = """\
-[centres.mediation]
-base_url = "http://127.0.0.1:8101"
-[centres.legal_services]
-base_url = "http://127.0.0.1:8102"
-token_url = "http://127.0.0.1:8100/oauth/token"
-[centres.petitions]
-base_url = "http://127.0.0.1:8103"
-[centres.litigation]
-base_url = "http://127.0.0.1:8104"
-[centres.governance]
-base_url = "http://127.0.0.1:8105"
-"""
+CENTRES_TOML = centres_toml({c: f"http://127.0.0.1:{8101 + i}" for i, c in enumerate(Centre)},
+                            "http://127.0.0.1:8100")
 
 
 def settings(**overrides: object) -> GatewaySettings:
