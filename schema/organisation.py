@@ -33,6 +33,7 @@ from onedoor.model import Centre as DomainCentre
 from onedoor.model import MatterRecord, PartyKind
 from onedoor.model import MatterStatus as DomainStatus
 from policy.disclosure import Access, Kind, Protections
+from services.projection import ProjectionStore
 
 from .connection import MatterConnection, connection_of
 from .context import RequestContext
@@ -120,14 +121,10 @@ def _name(record: MatterRecord, code: str) -> str | None:
     return None
 
 
-async def _records(ctx: RequestContext, code: str, path: list[str | int]) -> list[MatterRecord]:
-    """The organisation's matters this caller may see, read from their centres."""
-    if ctx.projection is None:
-        raise projection_unavailable(path=path)
-    # The rest are named in omittedCentres, whatever the code (so that never tells anything).
-    centres = [c for c in ctx.readable() if c in ctx.connectors]
-    keys, loading = await projected_organisation(ctx.projection, code, ctx.principal.regions, centres)
-    ctx.partial_errors += [projection_unavailable(c, path) for c in loading]
+async def _records(ctx: RequestContext, code: str, keys: list[tuple[DomainCentre, str]],
+                   path: list[str | int]) -> list[MatterRecord]:
+    """The organisation's matters this caller may see, read from their centres (``keys``:
+    the projection's, in centres the caller may read)."""
     if len(keys) > MAX_MATTERS:
         ctx.partial_errors.append(GraphQLError(
             f"该单位事项超过{MAX_MATTERS}件，仅读取其中{MAX_MATTERS}件 / the organisation has more than {MAX_MATTERS} "
@@ -150,17 +147,12 @@ async def _records(ctx: RequestContext, code: str, path: list[str | int]) -> lis
     return sort_records(records)
 
 
-async def _tally(ctx: RequestContext, code: str, path: list[str | int]) -> list[OrganisationCount]:
-    """Counts of the organisation's matters under the caller's jurisdiction, every centre,
-    from the projection's rows alone (as ``statistics`` counts: ``stats:read`` spans centres)."""
-    if ctx.projection is None:
-        raise projection_unavailable(path=path)
-    keys, loading = await projected_organisation(ctx.projection, code, ctx.principal.regions, list(DomainCentre))
-    told = {(e.extensions or {}).get("centre") for e in ctx.partial_errors
-            if (e.extensions or {}).get("code") == "PROJECTION_UNAVAILABLE"}  # by the matters' read
-    ctx.partial_errors += [projection_unavailable(c, path) for c in loading if c.value not in told]
+async def _tally(store: ProjectionStore, code: str,
+                 keys: list[tuple[DomainCentre, str]]) -> list[OrganisationCount]:
+    """Counts of the organisation's matters (``keys``: under the caller's jurisdiction, every
+    centre — ``stats:read`` spans centres, as for ``statistics``) from the projection's rows alone."""
     counts: dict[tuple[DomainCentre, str, DomainStatus], int] = {}
-    for row in (await ctx.projection.rows(keys)).values():
+    for row in (await store.rows(keys)).values():
         if code in row.orgs:
             key = (row.centre, row.category, row.status)
             counts[key] = counts.get(key, 0) + 1
@@ -186,9 +178,18 @@ class OrganisationQuery:
         ctx: RequestContext = info.context
         code = credit_code_arg(credit_code)
         path = info.path.as_list()
+        if ctx.projection is None:
+            raise projection_unavailable(path=path)
         reads = any(all(s in ctx.principal.scopes for s in group) for group in _READ_MATTERS)
-        records = await _records(ctx, code, path) if reads else []
-        tally = await _tally(ctx, code, path) if _STATS[0] in ctx.principal.scopes else []
+        stats = _STATS[0] in ctx.principal.scopes
+        # The centres the caller may not read are named in omittedCentres, whatever the code
+        # (so that never tells anything); one projection query serves both views.
+        readable = [c for c in ctx.readable() if c in ctx.connectors] if reads else []
+        keys, loading = await projected_organisation(ctx.projection, code, ctx.principal.regions,
+                                                     list(DomainCentre) if stats else readable)
+        ctx.partial_errors += [projection_unavailable(c, path) for c in loading]
+        records = await _records(ctx, code, [k for k in keys if k[0] in readable], path) if readable else []
+        tally = await _tally(ctx.projection, code, keys) if stats else []
         if not records and not tally:
             return None
         return Organisation(credit_code=code, name=_name(records[0], code) if records else None, records=records,
